@@ -1,0 +1,81 @@
+# Kedastral. `make help` lists the targets.
+
+GO ?= go
+BIN := $(CURDIR)/bin
+MODULE := github.com/HatiCode/kedastral
+
+# Prometheus and promtool are built from the same module version as our
+# dependency, without service-discovery plugins (tests and the demo only use
+# static targets), which halves the build.
+PROMETHEUS_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/prometheus/prometheus)
+PROMETHEUS_STAMP := $(BIN)/.prometheus-$(PROMETHEUS_VERSION)
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT_STAMP := $(BIN)/.golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(shell whoami)@$(shell hostname) \
+	-X $(VERSION_PKG).BuildDate=$(shell date -u +%Y%m%d-%H:%M:%S)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: build
+build: ## Build the commands, static, into bin/.
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
+
+.PHONY: tools
+tools: $(PROMETHEUS_STAMP) $(GOLANGCI_LINT_STAMP) ## Build prometheus, promtool and golangci-lint into bin/ (once).
+
+$(PROMETHEUS_STAMP):
+	@mkdir -p $(BIN)
+	@echo ">> building prometheus and promtool $(PROMETHEUS_VERSION) (a few minutes, once)"
+	GOBIN=$(BIN) $(GO) install -tags remove_all_sd \
+		github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION) \
+		github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
+	@rm -f $(BIN)/.prometheus-* && touch $@
+
+$(GOLANGCI_LINT_STAMP):
+	@mkdir -p $(BIN)
+	@echo ">> building golangci-lint $(GOLANGCI_LINT_VERSION) (once)"
+	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	@rm -f $(BIN)/.golangci-lint-* && touch $@
+
+.PHONY: test
+test: tools check ## Check formatting, vet, tidiness and lint, then run every test.
+	$(GO) test -count=1 ./...
+
+.PHONY: check
+check: $(GOLANGCI_LINT_STAMP) ## gofmt, go vet, go mod tidy and golangci-lint must have nothing to say.
+	@echo ">> gofmt"
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
+		if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	@echo ">> go vet"
+	$(GO) vet ./...
+	@echo ">> go mod tidy"
+	$(GO) mod tidy -diff
+	@echo ">> golangci-lint"
+	$(BIN)/golangci-lint run ./...
+
+.PHONY: lint
+lint: $(GOLANGCI_LINT_STAMP) ## Run golangci-lint.
+	$(BIN)/golangci-lint run ./...
+
+.PHONY: bench
+bench: $(PROMETHEUS_STAMP) ## Run the benchmarks (the tick against a real local Prometheus among them).
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+.PHONY: demo
+demo: build $(PROMETHEUS_STAMP) ## Run the forecaster on two weeks of real traffic in a local Prometheus.
+	$(BIN)/demo --bin-dir=$(BIN)
+
+.PHONY: clean
+clean: ## Remove bin/.
+	rm -rf $(BIN)

@@ -1,0 +1,122 @@
+// Package capacity turns a load forecast into a replica plan: load per pod,
+// headroom, lead time, a pre-warm window, rate limits against the previous plan,
+// and replica bounds.
+package capacity
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// Rounding says how a fractional replica count becomes a whole one.
+type Rounding string
+
+// Rounding modes. Ceil never plans fewer pods than the load needs; Round and
+// Floor trade that safety for cost.
+const (
+	RoundingCeil  Rounding = "ceil"
+	RoundingFloor Rounding = "floor"
+	RoundingRound Rounding = "round"
+)
+
+// epsilon absorbs floating-point noise before rounding, so that a load of
+// exactly 12 pods (for example 1000 × 1.2 / 100) is never rounded up to 13.
+const epsilon = 1e-9
+
+// apply rounds x by the mode r.
+func (r Rounding) apply(x float64) float64 {
+	switch r {
+	case RoundingFloor:
+		return math.Floor(x + epsilon)
+	case RoundingRound:
+		return math.Round(x)
+	default:
+		return math.Ceil(x - epsilon)
+	}
+}
+
+// Policy is the capacity policy of one workload.
+type Policy struct {
+	// TargetPerPod is the load one pod serves at its target utilisation.
+	TargetPerPod float64 `yaml:"target_per_pod"`
+	// Headroom multiplies the forecast load: 1.2 plans 20 % spare capacity.
+	Headroom float64 `yaml:"headroom"`
+	// LeadTime is how long a new pod takes to become ready: the replicas
+	// wanted now are those the load at now+LeadTime needs.
+	LeadTime model.Duration `yaml:"lead_time"`
+	// PrewarmWindow widens the look-ahead: the plan at now covers the peak
+	// of the load over [now+LeadTime, now+LeadTime+PrewarmWindow].
+	PrewarmWindow model.Duration `yaml:"prewarm_window"`
+	// MinReplicas and MaxReplicas bound every planned value.
+	MinReplicas int `yaml:"min_replicas"`
+	MaxReplicas int `yaml:"max_replicas"`
+	// UpMaxFactor caps a scale-up at ceil(previous × UpMaxFactor).
+	UpMaxFactor float64 `yaml:"up_max_factor"`
+	// DownMaxPercent caps a scale-down at floor(previous × (1 − DownMaxPercent/100)).
+	DownMaxPercent float64 `yaml:"down_max_percent"`
+	// Rounding turns the fractional replica count into a whole one.
+	Rounding Rounding `yaml:"rounding"`
+}
+
+// DefaultPolicy returns the policy used where a configuration sets nothing.
+func DefaultPolicy() Policy {
+	return Policy{
+		TargetPerPod:   200,
+		Headroom:       1.2,
+		LeadTime:       model.Duration(5 * time.Minute),
+		PrewarmWindow:  model.Duration(2 * time.Minute),
+		MinReplicas:    2,
+		MaxReplicas:    50,
+		UpMaxFactor:    2,
+		DownMaxPercent: 50,
+		Rounding:       RoundingCeil,
+	}
+}
+
+// Validation errors of a Policy.
+var (
+	ErrTargetPerPod   = errors.New("target_per_pod must be a positive number")
+	ErrHeadroom       = errors.New("headroom must be a positive number")
+	ErrLeadTime       = errors.New("lead_time must not be negative")
+	ErrPrewarmWindow  = errors.New("prewarm_window must not be negative")
+	ErrMinReplicas    = errors.New("min_replicas must not be negative")
+	ErrMaxReplicas    = errors.New("max_replicas must be at least 1")
+	ErrMinAboveMax    = errors.New("min_replicas must not be above max_replicas")
+	ErrUpMaxFactor    = errors.New("up_max_factor must be at least 1")
+	ErrDownMaxPercent = errors.New("down_max_percent must be between 0 and 100")
+	ErrRounding       = errors.New("rounding must be one of ceil, floor, round")
+)
+
+// Validate reports the first setting of p that cannot make a plan.
+func (p Policy) Validate() error {
+	switch {
+	case !(p.TargetPerPod > 0) || math.IsInf(p.TargetPerPod, 0):
+		return ErrTargetPerPod
+	case !(p.Headroom > 0) || math.IsInf(p.Headroom, 0):
+		return ErrHeadroom
+	case p.LeadTime < 0:
+		return ErrLeadTime
+	case p.PrewarmWindow < 0:
+		return ErrPrewarmWindow
+	case p.MinReplicas < 0:
+		return ErrMinReplicas
+	case p.MaxReplicas < 1:
+		return ErrMaxReplicas
+	case p.MinReplicas > p.MaxReplicas:
+		return fmt.Errorf("%w (%d > %d)", ErrMinAboveMax, p.MinReplicas, p.MaxReplicas)
+	case !(p.UpMaxFactor >= 1) || math.IsInf(p.UpMaxFactor, 0):
+		return ErrUpMaxFactor
+	case !(p.DownMaxPercent >= 0 && p.DownMaxPercent <= 100):
+		return ErrDownMaxPercent
+	}
+	switch p.Rounding {
+	case RoundingCeil, RoundingFloor, RoundingRound:
+		return nil
+	default:
+		return fmt.Errorf("%w, not %q", ErrRounding, p.Rounding)
+	}
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/HatiCode/kedastral/internal/prometheustest"
+)
+
+// TestBadCommandLine checks that bad flags and bad configuration files stop
+// the forecaster with a non-zero exit and one line saying why, never a panic.
+func TestBadCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	badConfig := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(badConfig, []byte("workloads:\n  - name: a\n    query: up\n    capacity:\n      min_replicas: 9\n      max_replicas: 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notYAML := filepath.Join(dir, "not.yml")
+	if err := os.WriteFile(notYAML, []byte("workloads: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url := "--prometheus.url=http://127.0.0.1:9"
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantMsg  string
+	}{
+		{name: "unknown flag", args: []string{"--no-such-flag"}, wantCode: 2, wantMsg: "unknown long flag '--no-such-flag'"},
+		{name: "nothing to forecast", args: []string{url}, wantCode: 2, wantMsg: "--query (or --config.file) is required"},
+		{name: "query without workload", args: []string{url, "--query=up"}, wantCode: 2, wantMsg: "--workload is required with --query"},
+		{name: "bad duration", args: []string{url, "--query=up", "--workload=a", "--interval=soon"}, wantCode: 2, wantMsg: `not a valid duration string: "soon"`},
+		{name: "bad number", args: []string{url, "--query=up", "--workload=a", "--headroom=lots"}, wantCode: 2, wantMsg: "lots"},
+		{name: "unknown model", args: []string{url, "--query=up", "--workload=a", "--model=prophet"}, wantCode: 2, wantMsg: "enum value must be one of baseline, got 'prophet'"},
+		{name: "min above max", args: []string{url, "--query=up", "--workload=a", "--min-replicas=10", "--max-replicas=5"}, wantCode: 1, wantMsg: "min_replicas must not be above max_replicas (10 > 5)"},
+		{name: "bad PromQL", args: []string{url, "--query=sum(", "--workload=a"}, wantCode: 1, wantMsg: "parse query"},
+		{name: "no Prometheus", args: []string{"--query=up", "--workload=a"}, wantCode: 1, wantMsg: "no Prometheus to read from"},
+		{name: "bad Prometheus URL", args: []string{"--prometheus.url=localhost:9090", "--query=up", "--workload=a"}, wantCode: 1, wantMsg: "is not an http(s) URL with a host"},
+		{name: "zero stale-after", args: []string{url, "--query=up", "--workload=a", "--stale-after=0s"}, wantCode: 2, wantMsg: "--stale-after must be positive"},
+		{name: "missing config file", args: []string{url, "--config.file=" + filepath.Join(dir, "absent.yml")}, wantCode: 1, wantMsg: "no such file or directory"},
+		{name: "invalid config file", args: []string{url, "--config.file=" + badConfig}, wantCode: 1, wantMsg: "min_replicas must not be above max_replicas (9 > 3)"},
+		{name: "config file not YAML", args: []string{url, "--config.file=" + notYAML}, wantCode: 1, wantMsg: "yaml"},
+		{name: "config file and workload flags", args: []string{url, "--config.file=" + badConfig, "--lead-time=1m"}, wantCode: 2, wantMsg: "--lead-time cannot be used with --config.file"},
+		{name: "bad web config", args: []string{url, "--query=up", "--workload=a", "--web.config.file=" + filepath.Join(dir, "absent-web.yml")}, wantCode: 1, wantMsg: "absent-web.yml"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(binary, append(tc.args, "--web.listen-address="+prometheustest.FreeAddr(t))...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			done := make(chan error, 1)
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			go func() { done <- cmd.Wait() }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatalf("still running after 30 s; stderr:\n%s", stderr.String())
+			}
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			}
+			if code != tc.wantCode {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
+			}
+			var lastLine string
+			for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+				if !strings.Contains(line, "level=INFO") {
+					lastLine = line
+				}
+			}
+			if !strings.Contains(lastLine, tc.wantMsg) {
+				t.Errorf("message %q does not contain %q", lastLine, tc.wantMsg)
+			}
+			if s := stderr.String(); strings.Contains(s, "panic") || strings.Contains(s, "goroutine ") {
+				t.Errorf("panicked:\n%s", s)
+			}
+		})
+	}
+}
+
+// TestReload changes the configuration file under a running forecaster: a
+// good file is applied on POST /-/reload and on SIGHUP; a bad one is refused
+// and the old configuration keeps running.
+func TestReload(t *testing.T) {
+	prom := prometheustest.Start(t, prometheustest.Options{})
+	config := filepath.Join(t.TempDir(), "kedastral.yml")
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(config, []byte(fmt.Sprintf("prometheus:\n  url: %s\n%s", prom.URL, body)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	workload := func(name string, load int) string {
+		return fmt.Sprintf("  - name: %s\n    query: vector(%d)\n    interval: 1s\n    step: 1s\n    window: 10s\n    horizon: 10s\n", name, load)
+	}
+	write("workloads:\n" + workload("a", 100))
+	fc := startForecaster(t, []string{"--config.file=" + config}, nil, true)
+	waitFor(t, time.Minute, "a's first forecast", func() bool { _, _, ok := fc.snapshot(t, "a"); return ok })
+
+	reload := func() (int, string) {
+		t.Helper()
+		resp, err := http.Post(fc.url+"/-/reload", "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		return resp.StatusCode, body.String()
+	}
+
+	write("workloads:\n" + workload("a", 100) + workload("b", 200))
+	if code, body := reload(); code != http.StatusOK {
+		t.Fatalf("reload of a good file: %d %s", code, body)
+	}
+	waitFor(t, 30*time.Second, "b's first forecast", func() bool {
+		s, _, ok := fc.snapshot(t, "b")
+		return ok && s.ObservedValue == 200
+	})
+
+	write("workloads:\n" + workload("a", 100) + "  - name: c\n    query: sum(\n")
+	code, body := reload()
+	if code != http.StatusInternalServerError {
+		t.Errorf("reload of a bad file answered %d, want 500", code)
+	}
+	var msg map[string]string
+	if err := json.Unmarshal([]byte(body), &msg); err != nil || !strings.Contains(msg["error"], "parse query") {
+		t.Errorf("reload error body %q, want a JSON error about the query", body)
+	}
+	_, families := fc.metrics(t)
+	if v, _ := value(families, "kedastral_config_last_reload_successful", nil); v != 0 {
+		t.Errorf("kedastral_config_last_reload_successful = %v after a failed reload, want 0", v)
+	}
+	// The old configuration still runs: both workloads keep getting fresh forecasts.
+	before, _, _ := fc.snapshot(t, "b")
+	waitFor(t, 30*time.Second, "b still forecast after the failed reload", func() bool {
+		s, header, ok := fc.snapshot(t, "b")
+		return ok && s.GeneratedAt.After(before.GeneratedAt) && header.Get("X-Kedastral-Stale") == "false"
+	})
+
+	write("workloads:\n" + workload("b", 300))
+	if err := fc.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "a removed and b changed after SIGHUP", func() bool {
+		_, _, aServed := fc.snapshot(t, "a")
+		s, _, ok := fc.snapshot(t, "b")
+		return !aServed && ok && s.ObservedValue == 300
+	})
+	if code, _, _ := get(t, fc.url+"/forecast/current?workload=a"); code != http.StatusNotFound {
+		t.Errorf("removed workload answered %d, want 404", code)
+	}
+	_, families = fc.metrics(t)
+	if v, _ := value(families, "kedastral_config_last_reload_successful", nil); v != 1 {
+		t.Errorf("kedastral_config_last_reload_successful = %v after a good reload, want 1", v)
+	}
+	fc.terminate(t)
+}
+
+// TestAliasesAndEnvironment starts the forecaster once with the original
+// specification's flag names and once from KEDASTRAL_* variables alone.
+func TestAliasesAndEnvironment(t *testing.T) {
+	prom := prometheustest.Start(t, prometheustest.Options{})
+	common := []string{"--interval=1s", "--step=1s", "--window=10s", "--horizon=10s"}
+	// vector(300) needs 300 × 1.2 / 200 = 1.8 → 2 pods; --min 3 lifts it to 3.
+	const wantDesired = 3
+	tests := []struct {
+		name string
+		args func(addr string) []string
+		env  func(addr string) []string
+	}{
+		{
+			name: "hidden aliases",
+			args: func(addr string) []string {
+				return append([]string{"--listen=" + addr, "--prom-url=" + prom.URL, "--prom-query=vector(300)", "--workload=w",
+					"--min=3", "--max=4", "--down-max-pct=10", "--log-level=debug"}, common...)
+			},
+			env: func(string) []string { return nil },
+		},
+		{
+			name: "environment variables",
+			args: func(string) []string { return common },
+			env: func(addr string) []string {
+				return []string{"KEDASTRAL_WEB_LISTEN_ADDRESS=" + addr, "KEDASTRAL_PROMETHEUS_URL=" + prom.URL,
+					"KEDASTRAL_QUERY=vector(300)", "KEDASTRAL_WORKLOAD=w", "KEDASTRAL_MIN_REPLICAS=3", "LOG_FORMAT=json"}
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := prometheustest.FreeAddr(t)
+			args, env := tc.args(addr), tc.env(addr)
+			fc := startForecaster(t, args, env, false)
+			fc.url = "http://" + addr
+			waitFor(t, time.Minute, "the first forecast", func() bool { _, _, ok := fc.snapshot(t, "w"); return ok })
+			s, _, _ := fc.snapshot(t, "w")
+			if s.DesiredReplicas[0] != wantDesired {
+				t.Errorf("desired %d, want %d", s.DesiredReplicas[0], wantDesired)
+			}
+			if tc.name == "environment variables" && !strings.HasPrefix(fc.logs(), "{") {
+				t.Errorf("LOG_FORMAT=json did not select JSON logs:\n%s", fc.logs())
+			}
+			fc.terminate(t)
+		})
+	}
+}

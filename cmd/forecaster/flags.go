@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/cli"
+)
+
+// flags holds the parsed command line.
+type flags struct {
+	configFile    string
+	prometheusURL string
+	promTimeout   model.Duration
+	// promTimeoutSet tells whether --prometheus.timeout was given.
+	promTimeoutSet bool
+	staleAfter     model.Duration
+	workload       forecast.WorkloadConfig
+	web            web.FlagConfig
+	log            promslog.Config
+
+	// listenAlias is the original specification's --listen.
+	listenAlias string
+	// workloadFlagsSet names the workload flags given on the command line,
+	// which --config.file replaces.
+	workloadFlagsSet map[string]*bool
+}
+
+// addFlags defines every flag of the forecaster on app.
+func addFlags(app *kingpin.Application) *flags {
+	d := forecast.DefaultWorkloadConfig()
+	p := d.Capacity
+	f := &flags{workload: d, workloadFlagsSet: map[string]*bool{}}
+
+	app.Flag("config.file", "YAML file listing the workloads; replaces the workload flags below.").
+		PlaceHolder("<file>").StringVar(&f.configFile)
+	app.Flag("prometheus.url", "URL of the Prometheus to read load from (overrides prometheus.url of the config file).").
+		PlaceHolder("<url>").StringVar(&f.prometheusURL)
+	app.Flag("prometheus.timeout", "Time limit of one query to Prometheus, retries included (overrides prometheus.timeout of the config file).").
+		Default("10s").IsSetByUser(&f.promTimeoutSet).SetValue(&f.promTimeout)
+	app.Flag("stale-after", "Age past which a snapshot is served with X-Kedastral-Stale: true, and past which load data is too old to forecast from.").
+		Default("2m").SetValue(&f.staleAfter)
+
+	w := &f.workload
+	f.workloadFlag(app, "workload", "Name of the workload (one-workload mode).").StringVar(&w.Name)
+	f.workloadFlag(app, "metric", "Name of the load being forecast, for people (defaults to the query).").StringVar(&w.Metric)
+	f.workloadFlag(app, "query", "PromQL expression of the workload's load; several series are summed.").StringVar(&w.Query)
+	f.workloadFlag(app, "interval", "Time between two forecasts.").Default(d.Interval.String()).SetValue(&w.Interval)
+	f.workloadFlag(app, "window", "History read at each forecast.").Default(d.Window.String()).SetValue(&w.Window)
+	f.workloadFlag(app, "step", "Time between two points of history and of forecast.").Default(d.Step.String()).SetValue(&w.Step)
+	f.workloadFlag(app, "horizon", "How far ahead to forecast; horizon/step values.").Default(d.Horizon.String()).SetValue(&w.Horizon)
+	f.workloadFlag(app, "model", fmt.Sprintf("Forecasting model, one of %v.", forecast.ModelNames())).
+		Default(d.Model).EnumVar(&w.Model, forecast.ModelNames()...)
+	c := &w.Capacity
+	f.workloadFlag(app, "target-per-pod", "Load one pod serves at its target utilisation.").
+		Default(ftoa(p.TargetPerPod)).Float64Var(&c.TargetPerPod)
+	f.workloadFlag(app, "headroom", "Multiplier on the forecast load: 1.2 plans 20% spare capacity.").
+		Default(ftoa(p.Headroom)).Float64Var(&c.Headroom)
+	f.workloadFlag(app, "lead-time", "Time a new pod takes to be ready: the replicas wanted now serve the load at now+lead-time.").
+		Default(p.LeadTime.String()).SetValue(&c.LeadTime)
+	f.workloadFlag(app, "prewarm-window", "Plan for the peak load over [now+lead-time, now+lead-time+prewarm-window].").
+		Default(p.PrewarmWindow.String()).SetValue(&c.PrewarmWindow)
+	f.workloadFlag(app, "min-replicas", "Fewest replicas ever planned.").Default(strconv.Itoa(p.MinReplicas)).IntVar(&c.MinReplicas)
+	f.workloadFlag(app, "max-replicas", "Most replicas ever planned.").Default(strconv.Itoa(p.MaxReplicas)).IntVar(&c.MaxReplicas)
+	f.workloadFlag(app, "up-max-factor", "A scale-up is capped at ceil(previous × factor).").
+		Default(ftoa(p.UpMaxFactor)).Float64Var(&c.UpMaxFactor)
+	f.workloadFlag(app, "down-max-percent", "A scale-down is capped at floor(previous × (1 − percent/100)).").
+		Default(ftoa(p.DownMaxPercent)).Float64Var(&c.DownMaxPercent)
+	f.workloadFlag(app, "rounding", "How a fractional replica count becomes whole: ceil, floor or round.").
+		Default(string(p.Rounding)).EnumVar((*string)(&c.Rounding), "ceil", "floor", "round")
+
+	f.web = *kingpinflag.AddFlags(app, ":8081")
+	promslogflag.AddFlags(app, &f.log)
+	if format := os.Getenv("LOG_FORMAT"); format != "" {
+		app.GetFlag(promslogflag.FormatFlagName).Default(format)
+	}
+	cli.SetEnvars(app)
+	f.addAliases(app)
+	return f
+}
+
+// workloadFlag defines a flag of one-workload mode and records whether it was
+// given, so that it can be refused beside --config.file.
+func (f *flags) workloadFlag(app *kingpin.Application, name, help string) *kingpin.FlagClause {
+	set := new(bool)
+	f.workloadFlagsSet[name] = set
+	return app.Flag(name, help).IsSetByUser(set)
+}
+
+// addAliases defines the original specification's flag names as hidden
+// aliases of the current ones.
+func (f *flags) addAliases(app *kingpin.Application) {
+	c := &f.workload.Capacity
+	app.Flag("listen", "Alias of --web.listen-address.").Hidden().StringVar(&f.listenAlias)
+	app.Flag("prom-url", "Alias of --prometheus.url.").Hidden().StringVar(&f.prometheusURL)
+	f.workloadFlag(app, "prom-query", "Alias of --query.").Hidden().StringVar(&f.workload.Query)
+	f.workloadFlag(app, "min", "Alias of --min-replicas.").Hidden().IntVar(&c.MinReplicas)
+	f.workloadFlag(app, "max", "Alias of --max-replicas.").Hidden().IntVar(&c.MaxReplicas)
+	f.workloadFlag(app, "down-max-pct", "Alias of --down-max-percent.").Hidden().Float64Var(&c.DownMaxPercent)
+	app.Flag("log-level", "Alias of --log.level.").Hidden().SetValue(f.log.Level)
+}
+
+// check settles what parsing alone cannot.
+func (f *flags) check() error {
+	if f.listenAlias != "" {
+		*f.web.WebListenAddresses = []string{f.listenAlias}
+	}
+	if f.staleAfter <= 0 {
+		return errors.New("--stale-after must be positive")
+	}
+	if f.configFile == "" {
+		switch {
+		case f.workload.Query == "":
+			return errors.New("--query (or --config.file) is required")
+		case f.workload.Name == "":
+			return errors.New("--workload is required with --query")
+		}
+		return nil
+	}
+	for name, set := range f.workloadFlagsSet {
+		if *set {
+			return fmt.Errorf("--%s cannot be used with --config.file: set it on the workload in the file", name)
+		}
+	}
+	return nil
+}
+
+// config returns the configuration: the file's when --config.file is set,
+// else the one workload of the flags; --prometheus.url overrides the file.
+func (f *flags) config() (*forecast.Config, error) {
+	cfg := &forecast.Config{Prometheus: forecast.DefaultPrometheusConfig(), Workloads: []forecast.WorkloadConfig{f.workload}}
+	if f.configFile != "" {
+		var err error
+		if cfg, err = forecast.LoadFile(f.configFile); err != nil {
+			return nil, err
+		}
+	}
+	if f.promTimeoutSet || f.configFile == "" {
+		cfg.Prometheus.Timeout = f.promTimeout
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if f.prometheusURL != "" {
+		u, err := parseURL(f.prometheusURL)
+		if err != nil {
+			return nil, fmt.Errorf("--prometheus.url: %w", err)
+		}
+		cfg.Prometheus.URL = u
+	}
+	if cfg.Prometheus.URL == nil {
+		return nil, errors.New("no Prometheus to read from: set --prometheus.url or prometheus.url in the config file")
+	}
+	return cfg, nil
+}
+
+// parseURL parses an http or https URL with a host.
+func parseURL(s string) (*config.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http(s) URL with a host", s)
+	}
+	return &config.URL{URL: u}, nil
+}
+
+func ftoa(v float64) string {
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}

@@ -1,0 +1,336 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/prometheustest"
+)
+
+// binary is the forecaster built once for every test here, as a user runs it.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "forecaster-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "forecaster")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build forecaster:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// process is a running forecaster.
+type process struct {
+	url string
+	cmd *exec.Cmd
+	log string
+	// exited is closed when the process ends, with its Wait error in waitErr.
+	exited  chan struct{}
+	waitErr error
+}
+
+// startForecaster runs the binary with args (plus --web.listen-address on a
+// free port unless listen is false) and env added to the environment.
+func startForecaster(t *testing.T, args []string, env []string, listen bool) *process {
+	t.Helper()
+	addr := prometheustest.FreeAddr(t)
+	if listen {
+		args = append(args, "--web.listen-address="+addr)
+	}
+	p := &process{url: "http://" + addr, log: filepath.Join(t.TempDir(), "forecaster.log"), exited: make(chan struct{})}
+	logFile, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	p.cmd = exec.Command(binary, args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		if t.Failed() {
+			t.Logf("forecaster log:\n%s", p.logs())
+		}
+	})
+	return p
+}
+
+func (p *process) logs() string {
+	b, _ := os.ReadFile(p.log)
+	return string(b)
+}
+
+// waitFor polls cond every 100 ms for up to limit.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func get(t *testing.T, url string) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, nil, nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, body
+}
+
+// snapshot fetches /forecast/current for workload; ok is false on any other
+// status than 200.
+func (p *process) snapshot(t *testing.T, workload string) (forecast.Snapshot, http.Header, bool) {
+	t.Helper()
+	code, header, body := get(t, p.url+"/forecast/current?workload="+workload)
+	if code != http.StatusOK {
+		return forecast.Snapshot{}, header, false
+	}
+	var s forecast.Snapshot
+	if err := json.Unmarshal(body, &s); err != nil {
+		t.Fatalf("decode snapshot %s: %v", body, err)
+	}
+	return s, header, true
+}
+
+// metrics scrapes /metrics and parses it.
+func (p *process) metrics(t *testing.T) ([]byte, map[string]*dto.MetricFamily) {
+	t.Helper()
+	code, _, body := get(t, p.url+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics answered %d", code)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return body, families
+}
+
+// value returns the value of the series of name whose labels include want.
+func value(families map[string]*dto.MetricFamily, name string, want map[string]string) (float64, bool) {
+	mf, ok := families[name]
+	if !ok {
+		return 0, false
+	}
+	for _, m := range mf.GetMetric() {
+		match := true
+		for k, v := range want {
+			found := false
+			for _, l := range m.GetLabel() {
+				found = found || (l.GetName() == k && l.GetValue() == v)
+			}
+			match = match && found
+		}
+		if !match {
+			continue
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.GetGauge().GetValue(), true
+		case m.Counter != nil:
+			return m.GetCounter().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// rampTarget serves a counter whose rate rises linearly: the count x seconds
+// after start is 50x + 2x², so its rate is 50 + 4x requests per second.
+type rampTarget struct {
+	start time.Time
+}
+
+func (r rampTarget) rate(at time.Time) float64 {
+	return 50 + 4*at.Sub(r.start).Seconds()
+}
+
+func (r rampTarget) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	x := time.Since(r.start).Seconds()
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+	fmt.Fprintf(w, "# TYPE e2e_requests_total counter\ne2e_requests_total %g\n", 50*x+2*x*x)
+}
+
+// TestEndToEnd runs the built forecaster against a real Prometheus that
+// scrapes a target of known load, then takes Prometheus away and brings it
+// back.
+func TestEndToEnd(t *testing.T) {
+	target := rampTarget{start: time.Now()}
+	srv := httptest.NewServer(target)
+	defer srv.Close()
+	prom := prometheustest.Start(t, prometheustest.Options{Config: fmt.Sprintf(`
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: app
+    static_configs:
+      - targets: [%q]
+`, strings.TrimPrefix(srv.URL, "http://"))})
+
+	fc := startForecaster(t, []string{
+		"--prometheus.url=" + prom.URL,
+		"--workload=app",
+		"--query=sum(rate(e2e_requests_total[5s]))",
+		"--step=1s", "--window=30s", "--horizon=30s", "--interval=1s", "--stale-after=3s",
+		"--target-per-pod=100", "--headroom=1", "--lead-time=2s", "--prewarm-window=0s",
+		"--min-replicas=1", "--max-replicas=100", "--up-max-factor=100", "--down-max-percent=100",
+		"--prometheus.timeout=2s",
+	}, nil, true)
+
+	waitFor(t, time.Minute, "/-/ready", func() bool {
+		code, _, _ := get(t, fc.url+"/-/ready")
+		return code == http.StatusOK
+	})
+	// Let ten seconds of history build up so that the 5 s rates are full.
+	waitFor(t, time.Minute, "ten seconds of load", func() bool {
+		s, _, ok := fc.snapshot(t, "app")
+		return ok && s.ObservedAt.Sub(target.start) > 10*time.Second
+	})
+
+	s, header, _ := fc.snapshot(t, "app")
+	t.Run("snapshot", func(t *testing.T) {
+		// horizon/step = 30s/1s = 30 values and 30 replicas.
+		if len(s.Values) != 30 || len(s.DesiredReplicas) != 30 {
+			t.Fatalf("%d values, %d replicas; want 30 and 30", len(s.Values), len(s.DesiredReplicas))
+		}
+		if s.StepSeconds != 1 || s.HorizonSeconds != 30 || s.Workload != "app" || s.Model != "baseline" {
+			t.Errorf("snapshot header %+v", s)
+		}
+		if got := header.Get("X-Kedastral-Stale"); got != "false" {
+			t.Errorf("X-Kedastral-Stale = %q on a fresh snapshot", got)
+		}
+	})
+	t.Run("forecast follows the curve", func(t *testing.T) {
+		// rate(...[5s]) at time g averages the true rate over about the last
+		// 5 s: between rate(g − 6 s) and rate(g) with scrape jitter.
+		lo, hi := target.rate(s.ObservedAt.Add(-6*time.Second)), target.rate(s.ObservedAt)
+		if s.ObservedValue < lo*0.95 || s.ObservedValue > hi*1.05 {
+			t.Errorf("observed %v, want within [%v, %v]", s.ObservedValue, lo, hi)
+		}
+		// The load rises, so the baseline floors the forecast at the newest value.
+		for i, v := range s.Values {
+			if v < s.ObservedValue || v > s.ObservedValue*1.5 {
+				t.Errorf("value %d = %v, outside [%v, %v]", i, v, s.ObservedValue, s.ObservedValue*1.5)
+			}
+		}
+		// headroom 1, target 100, lead 2s = 2 steps, no pre-warm, no rate
+		// limit: desired[i] = ceil(values[min(i+2, 29)] / 100).
+		for i, d := range s.DesiredReplicas {
+			if want := int(math.Ceil(s.Values[min(i+2, 29)]/100 - 1e-9)); d != want {
+				t.Errorf("desired[%d] = %d, want ceil(%v / 100) = %d", i, d, s.Values[min(i+2, 29)], want)
+			}
+		}
+	})
+	t.Run("metrics", func(t *testing.T) {
+		body, families := fc.metrics(t)
+		for _, name := range []string{
+			"kedastral_forecast_value", "kedastral_forecast_replicas", "kedastral_forecast_desired_replicas",
+			"kedastral_desired_replicas", "kedastral_forecast_observed_value",
+			"kedastral_forecast_generated_timestamp_seconds", "kedastral_forecast_age_seconds",
+			"kedastral_adapter_collect_seconds", "kedastral_model_predict_seconds",
+			"kedastral_capacity_compute_seconds", "kedastral_build_info",
+		} {
+			if _, ok := families[name]; !ok {
+				t.Errorf("/metrics lacks %s", name)
+			}
+		}
+		if n := len(families["kedastral_forecast_value"].GetMetric()); n != 30 {
+			t.Errorf("%d kedastral_forecast_value series, want one per horizon: 30", n)
+		}
+		for _, h := range []string{"0s", "1s", "29s"} {
+			if _, ok := value(families, "kedastral_forecast_value", map[string]string{"workload": "app", "horizon": h}); !ok {
+				t.Errorf("no kedastral_forecast_value{horizon=%q}", h)
+			}
+		}
+		check := exec.Command(prometheustest.Binary(t, "promtool"), "check", "metrics")
+		check.Stdin = bytes.NewReader(body)
+		if out, err := check.CombinedOutput(); err != nil {
+			t.Errorf("promtool check metrics: %v\n%s", err, out)
+		}
+	})
+
+	// Prometheus goes away: the last snapshot is still served, marked stale,
+	// and the failures are counted.
+	prom.Stop()
+	waitFor(t, 30*time.Second, "a stale snapshot", func() bool {
+		_, header, ok := fc.snapshot(t, "app")
+		return ok && header.Get("X-Kedastral-Stale") == "true"
+	})
+	lastGood, _, _ := fc.snapshot(t, "app")
+	_, families := fc.metrics(t)
+	if n, _ := value(families, "kedastral_errors_total", map[string]string{"component": "source", "reason": "unavailable"}); n < 1 {
+		t.Errorf("kedastral_errors_total{component=\"source\",reason=\"unavailable\"} = %v, want ≥ 1", n)
+	}
+	if code, _, _ := get(t, fc.url+"/-/healthy"); code != http.StatusOK {
+		t.Errorf("/-/healthy answered %d while Prometheus is down", code)
+	}
+
+	// Prometheus comes back on the same address: fresh forecasts again.
+	prom.Restart()
+	waitFor(t, time.Minute, "a fresh snapshot", func() bool {
+		s, header, ok := fc.snapshot(t, "app")
+		return ok && header.Get("X-Kedastral-Stale") == "false" && s.GeneratedAt.After(lastGood.GeneratedAt)
+	})
+
+	fc.terminate(t)
+}
+
+// terminate sends SIGTERM and checks the process drains and exits 0 within
+// the 10 s budget (15 s allowed for a loaded machine).
+func (p *process) terminate(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.exited:
+		if p.waitErr != nil {
+			t.Errorf("exit after SIGTERM: %v, want 0", p.waitErr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("still running 15 s after SIGTERM")
+	}
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/remote"
+)
+
+// reloader loads the configuration and applies it to the scheduler, at start
+// and on every reload. A configuration that does not load changes nothing.
+type reloader struct {
+	flags   *flags
+	sched   *forecast.Scheduler
+	metrics *forecast.Metrics
+	logger  *slog.Logger
+
+	success     prometheus.Gauge
+	successTime prometheus.Gauge
+
+	mu         sync.Mutex
+	prometheus forecast.PrometheusConfig
+	client     *remote.Client
+}
+
+func newReloader(f *flags, sched *forecast.Scheduler, metrics *forecast.Metrics, logger *slog.Logger, reg prometheus.Registerer) *reloader {
+	return &reloader{
+		flags:   f,
+		sched:   sched,
+		metrics: metrics,
+		logger:  logger,
+		success: promauto.With(reg).NewGauge(prometheus.GaugeOpts{
+			Name: "kedastral_config_last_reload_successful",
+			Help: "Whether the last configuration reload succeeded (1) or not (0).",
+		}),
+		successTime: promauto.With(reg).NewGauge(prometheus.GaugeOpts{
+			Name: "kedastral_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration reload.",
+		}),
+	}
+}
+
+// reload loads and applies the configuration.
+func (r *reloader) reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.apply(); err != nil {
+		r.success.Set(0)
+		return err
+	}
+	r.success.Set(1)
+	r.successTime.SetToCurrentTime()
+	return nil
+}
+
+func (r *reloader) apply() error {
+	cfg, err := r.flags.config()
+	if err != nil {
+		return err
+	}
+	client := r.client
+	if client == nil || !reflect.DeepEqual(cfg.Prometheus, r.prometheus) {
+		client, err = remote.NewClient(remote.ClientOptions{
+			URL:     cfg.Prometheus.URL.String(),
+			HTTP:    cfg.Prometheus.HTTPClientConfig,
+			Timeout: time.Duration(cfg.Prometheus.Timeout),
+			Errors:  r.metrics.Errors,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := r.sched.Apply(cfg.Workloads, client); err != nil {
+		return fmt.Errorf("apply configuration: %w", err)
+	}
+	r.client, r.prometheus = client, cfg.Prometheus
+	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads),
+		"prometheus", cfg.Prometheus.URL.Redacted())
+	return nil
+}

@@ -1,0 +1,110 @@
+package forecast
+
+import (
+	"math"
+	"time"
+)
+
+// Weights and windows of the baseline model (DESIGN.md, "Baseline model").
+const (
+	baselineShortWindow = 5 * time.Minute
+	baselineLongWindow  = 30 * time.Minute
+	baselineShortWeight = 0.7 // base = 0.7·EMA5m + 0.3·EMA30m
+	baselineHourWeight  = 0.2 // yhat = 0.8·base + 0.2·mean of the hour
+	// baselineHourSpan is the history the hour-of-day term needs: a full day,
+	// so that every hour of the day has been seen at least once.
+	baselineHourSpan = 24 * time.Hour
+)
+
+// Baseline is the original specification's model: a blend of a 5-minute and a
+// 30-minute exponential moving average, pulled towards the mean of the same
+// hour of the day once a day of history exists, and floored at the last value
+// while the load rises (a moving average lags a rising series). It is
+// deterministic and needs a single point of history.
+type Baseline struct{}
+
+// Name returns "baseline".
+func (Baseline) Name() string { return "baseline" }
+
+// Predict returns n values for history.End() + i·Step:
+//
+//	EMA_N   with α = 2/(N+1), N = window/step points (5 m and 30 m)
+//	base    = 0.7·EMA5m + 0.3·EMA30m
+//	yhat(t) = 0.8·base + 0.2·mean(values in hour-of-day of t)   (history ≥ 24 h)
+//	        = base                                              (otherwise)
+//	yhat(t) = max(yhat(t), last)   while EMA5m > EMA30m (rising)
+//	yhat(t) = max(yhat(t), 0)
+//
+// Hours are UTC hours.
+func (Baseline) Predict(history Series, n int) ([]float64, error) {
+	if err := validHistory(history); err != nil {
+		return nil, err
+	}
+	short := ema(history.Values, emaPoints(baselineShortWindow, history.Step))
+	long := ema(history.Values, emaPoints(baselineLongWindow, history.Step))
+	base := baselineShortWeight*short + (1-baselineShortWeight)*long
+	last := history.Values[len(history.Values)-1]
+	rising := short > long
+
+	var hours *hourMeans
+	if history.End().Sub(history.Start) >= baselineHourSpan {
+		hours = newHourMeans(history)
+	}
+	out := make([]float64, n)
+	for i := range out {
+		y := base
+		if mean, ok := hours.at(history.End().Add(time.Duration(i) * history.Step)); ok {
+			y = (1-baselineHourWeight)*base + baselineHourWeight*mean
+		}
+		if rising {
+			y = math.Max(y, last)
+		}
+		out[i] = math.Max(y, 0)
+	}
+	return out, nil
+}
+
+// emaPoints returns the number of points a window spans at step, at least 1.
+func emaPoints(window, step time.Duration) int {
+	return max(1, int(window/step))
+}
+
+// ema returns the exponential moving average of values with α = 2/(n+1),
+// seeded with the first value.
+func ema(values []float64, n int) float64 {
+	alpha := 2 / float64(n+1)
+	avg := values[0]
+	for _, v := range values[1:] {
+		avg += alpha * (v - avg)
+	}
+	return avg
+}
+
+// hourMeans holds the mean load of each UTC hour of the day.
+type hourMeans struct {
+	sum   [24]float64
+	count [24]int
+}
+
+func newHourMeans(s Series) *hourMeans {
+	h := &hourMeans{}
+	for i, v := range s.Values {
+		hour := s.Time(i).UTC().Hour()
+		h.sum[hour] += v
+		h.count[hour]++
+	}
+	return h
+}
+
+// at returns the mean load of the hour of t, and false when h is nil or that
+// hour was never seen.
+func (h *hourMeans) at(t time.Time) (float64, bool) {
+	if h == nil {
+		return 0, false
+	}
+	hour := t.UTC().Hour()
+	if h.count[hour] == 0 {
+		return 0, false
+	}
+	return h.sum[hour] / float64(h.count[hour]), true
+}

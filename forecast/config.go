@@ -1,0 +1,222 @@
+package forecast
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/promql/parser"
+	"go.yaml.in/yaml/v2"
+
+	"github.com/HatiCode/kedastral/capacity"
+)
+
+// maxPoints is the most points Prometheus returns per series in one range
+// query; a window/step above it would be refused on every tick. It bounds the
+// number of forecast values too.
+const maxPoints = 11000
+
+// Config is the forecaster's configuration file.
+type Config struct {
+	// Prometheus is where pull mode reads load history.
+	Prometheus PrometheusConfig `yaml:"prometheus,omitempty"`
+	// Workloads are forecast independently, each on its own schedule.
+	Workloads []WorkloadConfig `yaml:"workloads"`
+}
+
+// PrometheusConfig is how to reach the Prometheus HTTP API.
+type PrometheusConfig struct {
+	// URL of the Prometheus server (its API lives under /api/v1).
+	URL *config.URL `yaml:"url,omitempty"`
+	// Timeout bounds a whole query, retries included.
+	Timeout model.Duration `yaml:"timeout,omitempty"`
+	// HTTPClientConfig holds authentication, TLS and proxy settings, as in
+	// Prometheus's own configuration.
+	HTTPClientConfig config.HTTPClientConfig `yaml:",inline"`
+}
+
+// DefaultPrometheusConfig returns the connection settings used where the
+// configuration sets none.
+func DefaultPrometheusConfig() PrometheusConfig {
+	return PrometheusConfig{
+		Timeout:          model.Duration(10 * time.Second),
+		HTTPClientConfig: config.DefaultHTTPClientConfig,
+	}
+}
+
+// UnmarshalYAML applies the defaults, then the YAML.
+func (c *PrometheusConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultPrometheusConfig()
+	type plain PrometheusConfig
+	return unmarshal((*plain)(c))
+}
+
+// Validate reports the first setting of c that cannot work.
+func (c PrometheusConfig) Validate() error {
+	if c.Timeout <= 0 {
+		return errors.New("prometheus timeout must be positive")
+	}
+	if err := c.HTTPClientConfig.Validate(); err != nil {
+		return fmt.Errorf("prometheus: %w", err)
+	}
+	return nil
+}
+
+// WorkloadConfig is one workload to forecast.
+type WorkloadConfig struct {
+	// Name identifies the workload in the API, in labels and to the scaler.
+	Name string `yaml:"name"`
+	// Metric names the load, for people; it defaults to the query.
+	Metric string `yaml:"metric,omitempty"`
+	// Query is the PromQL expression of the load; several series are summed.
+	Query string `yaml:"query"`
+	// Interval is the time between two forecasts.
+	Interval model.Duration `yaml:"interval,omitempty"`
+	// Window is how much history each forecast reads.
+	Window model.Duration `yaml:"window,omitempty"`
+	// Step is the time between two points of history and of forecast.
+	Step model.Duration `yaml:"step,omitempty"`
+	// Horizon is how far ahead the forecast reaches: Horizon/Step values.
+	Horizon model.Duration `yaml:"horizon,omitempty"`
+	// Model is the name of the forecasting model.
+	Model string `yaml:"model,omitempty"`
+	// Capacity turns the forecast into replicas.
+	Capacity capacity.Policy `yaml:"capacity,omitempty"`
+}
+
+// DefaultWorkloadConfig returns the settings of a workload that sets nothing
+// but its name and query.
+func DefaultWorkloadConfig() WorkloadConfig {
+	return WorkloadConfig{
+		Interval: model.Duration(30 * time.Second),
+		Window:   model.Duration(30 * time.Minute),
+		Step:     model.Duration(time.Minute),
+		Horizon:  model.Duration(30 * time.Minute),
+		Model:    "baseline",
+		Capacity: capacity.DefaultPolicy(),
+	}
+}
+
+// UnmarshalYAML applies the defaults, then the YAML.
+func (c *WorkloadConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultWorkloadConfig()
+	type plain WorkloadConfig
+	return unmarshal((*plain)(c))
+}
+
+// Points returns the number of history points a tick reads: Window/Step.
+func (c WorkloadConfig) Points() int {
+	return int(c.Window / c.Step)
+}
+
+// Steps returns the number of forecast values: Horizon/Step.
+func (c WorkloadConfig) Steps() int {
+	return int(c.Horizon / c.Step)
+}
+
+// Validate reports the first setting of c that cannot work.
+func (c WorkloadConfig) Validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("workload name is empty")
+	case c.Query == "":
+		return errors.New("query is empty")
+	case c.Interval <= 0:
+		return errors.New("interval must be positive")
+	case c.Step <= 0:
+		return errors.New("step must be positive")
+	case c.Window < c.Step:
+		return fmt.Errorf("window %s is shorter than step %s", c.Window, c.Step)
+	case c.Points() > maxPoints:
+		return fmt.Errorf("window %s at step %s is %d points, over the %d Prometheus returns per query",
+			c.Window, c.Step, c.Points(), maxPoints)
+	case c.Horizon < c.Step:
+		return fmt.Errorf("horizon %s is shorter than step %s", c.Horizon, c.Step)
+	case c.Horizon%c.Step != 0:
+		return fmt.Errorf("horizon %s is not a whole number of steps of %s", c.Horizon, c.Step)
+	case c.Steps() > maxPoints:
+		return fmt.Errorf("horizon %s at step %s is %d values, over the limit of %d", c.Horizon, c.Step, c.Steps(), maxPoints)
+	}
+	if err := validQuery(c.Query); err != nil {
+		return err
+	}
+	if _, err := NewModel(c.Model); err != nil {
+		return err
+	}
+	if err := c.Capacity.Validate(); err != nil {
+		return fmt.Errorf("capacity: %w", err)
+	}
+	return nil
+}
+
+// validQuery checks that q parses as PromQL and yields an instant vector or a
+// scalar, the two shapes a range query can return.
+func validQuery(q string) error {
+	p := parser.NewParser(parser.Options{EnableExperimentalFunctions: true})
+	expr, err := p.ParseExpr(q)
+	if err != nil {
+		return fmt.Errorf("parse query: %w", err)
+	}
+	switch t := expr.Type(); t {
+	case parser.ValueTypeVector, parser.ValueTypeScalar:
+		return nil
+	default:
+		return fmt.Errorf("query must give an instant vector or a scalar, not a %s", t)
+	}
+}
+
+// Validate reports the first setting of c that cannot work. It does not
+// require a Prometheus URL: that may come from a flag.
+func (c *Config) Validate() error {
+	if err := c.Prometheus.Validate(); err != nil {
+		return err
+	}
+	if len(c.Workloads) == 0 {
+		return errors.New("no workloads configured")
+	}
+	seen := make(map[string]bool, len(c.Workloads))
+	for i, w := range c.Workloads {
+		if err := w.Validate(); err != nil {
+			if w.Name == "" {
+				return fmt.Errorf("workload %d: %w", i+1, err)
+			}
+			return fmt.Errorf("workload %q: %w", w.Name, err)
+		}
+		if seen[w.Name] {
+			return fmt.Errorf("workload %q is configured twice", w.Name)
+		}
+		seen[w.Name] = true
+	}
+	return nil
+}
+
+// Load parses a configuration, applies defaults and validates it. Relative
+// file paths in it (TLS files, password files) are taken from dir.
+func Load(data []byte, dir string) (*Config, error) {
+	cfg := &Config{Prometheus: DefaultPrometheusConfig()}
+	if err := yaml.UnmarshalStrict(data, cfg); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	cfg.Prometheus.HTTPClientConfig.SetDirectory(dir)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// LoadFile reads and loads the configuration file at path.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := Load(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("load config %s: %w", path, err)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,190 @@
+package forecast
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// errStaleData is returned by a tick whose newest load is older than the
+// stale-after limit: a forecast from it would be stale on arrival.
+var errStaleData = errors.New("newest load data is too old")
+
+// Source reads one workload's load history.
+type Source interface {
+	// Range returns the load at start, start+step, ..., end, with NaN at
+	// steps that have no value. Sources count and log their own errors.
+	Range(ctx context.Context, start, end time.Time, step time.Duration) (Series, error)
+}
+
+// EngineDeps is what every Engine shares.
+type EngineDeps struct {
+	Store   *Store
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// StaleAfter is the age past which data or a forecast is not trusted.
+	StaleAfter time.Duration
+	// Adapter labels kedastral_adapter_collect_seconds, e.g. "prometheus".
+	Adapter string
+}
+
+// Engine forecasts one workload: each tick reads the history, predicts,
+// plans replicas and publishes a Snapshot in the Store.
+type Engine struct {
+	cfg    WorkloadConfig
+	source Source
+	model  Model
+	deps   EngineDeps
+	logger *slog.Logger
+	// Per-workload children of the shared metric vectors.
+	collectSeconds prometheus.Observer
+	predictSeconds prometheus.Observer
+}
+
+// NewEngine returns the engine of the workload cfg, which must be valid.
+func NewEngine(cfg WorkloadConfig, source Source, deps EngineDeps) (*Engine, error) {
+	m, err := NewModel(cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Metric == "" {
+		cfg.Metric = cfg.Query
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Engine{
+		cfg:            cfg,
+		source:         source,
+		model:          m,
+		deps:           deps,
+		logger:         deps.Logger.With("component", "engine", "workload", cfg.Name),
+		collectSeconds: deps.Metrics.collectSeconds.WithLabelValues(deps.Adapter),
+		predictSeconds: deps.Metrics.predictSeconds.WithLabelValues(m.Name()),
+	}, nil
+}
+
+// Run ticks at once, then every Interval, until ctx is done. A tick never
+// outlasts the interval, so ticks do not pile up.
+func (e *Engine) Run(ctx context.Context) {
+	interval := time.Duration(e.cfg.Interval)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		tickCtx, cancel := context.WithTimeout(ctx, interval)
+		if err := e.Tick(tickCtx); err != nil && ctx.Err() == nil {
+			e.logger.Warn("Forecast failed, the previous snapshot stays", "err", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// Tick makes and publishes one forecast.
+func (e *Engine) Tick(ctx context.Context) error {
+	began := time.Now()
+	err := e.tick(ctx)
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	e.deps.Metrics.tickSeconds.WithLabelValues(result).Observe(time.Since(began).Seconds())
+	return err
+}
+
+func (e *Engine) tick(ctx context.Context) error {
+	now := e.deps.Now()
+	step := time.Duration(e.cfg.Step)
+	history, err := e.collect(ctx, now, step)
+	if err != nil {
+		return err
+	}
+	// The model forecasts from the newest point; skip the steps between it and now.
+	ahead := int(now.Sub(history.End()) / step)
+	values, err := e.predict(history, ahead+e.cfg.Steps())
+	if err != nil {
+		return err
+	}
+	values = values[ahead:]
+	prev := -1
+	if last, ok := e.deps.Store.Get(e.cfg.Name); ok && len(last.DesiredReplicas) > 0 {
+		prev = last.DesiredReplicas[0]
+	}
+	began := time.Now()
+	plan, err := e.cfg.Capacity.Plan(values, step, prev)
+	e.deps.Metrics.planSeconds.Observe(time.Since(began).Seconds())
+	if err != nil {
+		e.countError(ComponentCapacity, ReasonPlan)
+		return fmt.Errorf("plan replicas: %w", err)
+	}
+	e.deps.Store.Put(Snapshot{
+		Workload:        e.cfg.Name,
+		Metric:          e.cfg.Metric,
+		Model:           e.model.Name(),
+		GeneratedAt:     now,
+		StepSeconds:     step.Seconds(),
+		HorizonSeconds:  time.Duration(e.cfg.Horizon).Seconds(),
+		LeadTimeSeconds: time.Duration(e.cfg.Capacity.LeadTime).Seconds(),
+		Values:          values,
+		DesiredReplicas: plan,
+		ObservedValue:   history.Values[len(history.Values)-1],
+		ObservedAt:      history.End(),
+	})
+	e.logger.Debug("Forecast published", "desired_replicas", plan[0], "observed", history.Values[len(history.Values)-1])
+	return nil
+}
+
+// collect reads the window of history ending at now and repairs its gaps.
+func (e *Engine) collect(ctx context.Context, now time.Time, step time.Duration) (Series, error) {
+	start := now.Add(-time.Duration(e.cfg.Points()-1) * step)
+	began := time.Now()
+	raw, err := e.source.Range(ctx, start, now, step)
+	e.collectSeconds.Observe(time.Since(began).Seconds())
+	if err != nil {
+		return Series{}, fmt.Errorf("collect: %w", err)
+	}
+	history, repairs, err := raw.Fill()
+	if err != nil {
+		e.countError(ComponentSource, ReasonNoData)
+		return Series{}, fmt.Errorf("collect: %w", err)
+	}
+	if repairs.Interpolated > 0 {
+		e.countError(ComponentSource, ReasonGap)
+		e.logger.Warn("Gaps in the load history were interpolated", "points", repairs.Interpolated, "of", len(raw.Values))
+	}
+	if age := now.Sub(history.End()); age > e.deps.StaleAfter {
+		e.countError(ComponentSource, ReasonStaleData)
+		return Series{}, fmt.Errorf("collect: %w: newest point is %s old, stale after %s", errStaleData, age, e.deps.StaleAfter)
+	}
+	return history, nil
+}
+
+// predict runs the model and checks what it returns.
+func (e *Engine) predict(history Series, n int) ([]float64, error) {
+	began := time.Now()
+	values, err := e.model.Predict(history, n)
+	e.predictSeconds.Observe(time.Since(began).Seconds())
+	if err == nil && (len(values) != n || slices.ContainsFunc(values, notFinite)) {
+		err = fmt.Errorf("model %s returned %d values, want %d finite ones", e.model.Name(), len(values), n)
+	}
+	if err != nil {
+		e.countError(ComponentModel, ReasonPredict)
+		return nil, fmt.Errorf("predict: %w", err)
+	}
+	return values, nil
+}
+
+func (e *Engine) countError(component, reason string) {
+	e.deps.Metrics.Errors.WithLabelValues(component, reason).Inc()
+}

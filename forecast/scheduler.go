@@ -1,0 +1,118 @@
+package forecast
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+	"sync"
+)
+
+// A Connector opens the Source of a workload's history, for example a
+// Prometheus server that runs the workload's query.
+type Connector interface {
+	Source(query string, logger *slog.Logger) Source
+}
+
+// Scheduler runs one Engine per configured workload, each on its own
+// goroutine and schedule, so that a slow workload never delays another.
+type Scheduler struct {
+	deps EngineDeps
+
+	mu        sync.Mutex
+	ctx       context.Context
+	cancel    context.CancelFunc
+	connector Connector
+	running   map[string]*runningEngine
+}
+
+type runningEngine struct {
+	cfg    WorkloadConfig
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewScheduler returns a Scheduler that runs no workload yet.
+func NewScheduler(deps EngineDeps) *Scheduler {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Scheduler{deps: deps, ctx: ctx, cancel: cancel, running: map[string]*runningEngine{}}
+}
+
+// Apply makes the running workloads those of cfgs, read through connector.
+// Unchanged workloads keep running on their schedule; changed ones restart
+// (keeping their last snapshot, so the rate limits still apply to it); removed
+// ones stop and their snapshots go. A new connector restarts every workload.
+// The configurations must be valid.
+func (s *Scheduler) Apply(cfgs []WorkloadConfig, connector Connector) error {
+	engines := make(map[string]*Engine, len(cfgs))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sameConnector := connector == s.connector
+	for _, cfg := range cfgs {
+		if r, ok := s.running[cfg.Name]; ok && sameConnector && reflect.DeepEqual(r.cfg, cfg) {
+			continue
+		}
+		e, err := NewEngine(cfg, connector.Source(cfg.Query, s.deps.Logger.With("workload", cfg.Name)), s.deps)
+		if err != nil {
+			return err
+		}
+		engines[cfg.Name] = e
+	}
+	wanted := make(map[string]bool, len(cfgs))
+	for _, cfg := range cfgs {
+		wanted[cfg.Name] = true
+	}
+	for name, r := range s.running {
+		if _, restart := engines[name]; restart || !wanted[name] {
+			r.stop()
+			delete(s.running, name)
+		}
+		if !wanted[name] {
+			s.deps.Store.Delete(name)
+		}
+	}
+	for _, cfg := range cfgs {
+		if e, ok := engines[cfg.Name]; ok {
+			s.running[cfg.Name] = s.start(cfg, e)
+		}
+	}
+	s.connector = connector
+	return nil
+}
+
+func (s *Scheduler) start(cfg WorkloadConfig, e *Engine) *runningEngine {
+	ctx, cancel := context.WithCancel(s.ctx)
+	r := &runningEngine{cfg: cfg, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		e.Run(ctx)
+	}()
+	return r
+}
+
+func (r *runningEngine) stop() {
+	r.cancel()
+	<-r.done
+}
+
+// Ready reports whether every running workload has published a snapshot.
+func (s *Scheduler) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range s.running {
+		if _, ok := s.deps.Store.Get(name); !ok {
+			return false
+		}
+	}
+	return len(s.running) > 0
+}
+
+// Stop stops every workload and waits for their ticks to end.
+func (s *Scheduler) Stop() {
+	s.cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, r := range s.running {
+		<-r.done
+		delete(s.running, name)
+	}
+}

@@ -1,0 +1,93 @@
+package forecast
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Snapshot is the latest forecast and replica plan of one workload, as served
+// at /forecast/current and exported as kedastral_forecast_* series. Fields may
+// be added; none may be renamed or removed (scalers decode this JSON).
+type Snapshot struct {
+	// Workload is the workload's name.
+	Workload string `json:"workload"`
+	// Metric names the load being forecast.
+	Metric string `json:"metric"`
+	// Model is the name of the model that made the forecast.
+	Model string `json:"model"`
+	// GeneratedAt is when the forecast was made: Values[0] is the load
+	// forecast for that instant.
+	GeneratedAt time.Time `json:"generatedAt"`
+	// StepSeconds is the time between two values.
+	StepSeconds float64 `json:"stepSeconds"`
+	// HorizonSeconds is how far the forecast reaches: len(Values) × StepSeconds.
+	HorizonSeconds float64 `json:"horizonSeconds"`
+	// LeadTimeSeconds is the lead time the plan applied.
+	LeadTimeSeconds float64 `json:"leadTimeSeconds"`
+	// Values[i] is the load forecast at GeneratedAt + i·StepSeconds.
+	Values []float64 `json:"values"`
+	// DesiredReplicas[i] is the replica count to ask for at
+	// GeneratedAt + i·StepSeconds; DesiredReplicas[0] is what to run now.
+	DesiredReplicas []int `json:"desiredReplicas"`
+	// ObservedValue is the newest load observed, at ObservedAt.
+	ObservedValue float64   `json:"observedValue"`
+	ObservedAt    time.Time `json:"observedAt"`
+}
+
+// Step returns the time between two values.
+func (s Snapshot) Step() time.Duration {
+	return time.Duration(s.StepSeconds * float64(time.Second))
+}
+
+// Age returns how old the snapshot is at now.
+func (s Snapshot) Age(now time.Time) time.Duration {
+	return now.Sub(s.GeneratedAt)
+}
+
+// Store holds the latest snapshot of each workload. It is safe for concurrent
+// use. Snapshots put in a Store must not be modified afterwards.
+type Store struct {
+	mu        sync.RWMutex
+	snapshots map[string]Snapshot
+}
+
+// NewStore returns an empty Store.
+func NewStore() *Store {
+	return &Store{snapshots: map[string]Snapshot{}}
+}
+
+// Put replaces the snapshot of s.Workload.
+func (st *Store) Put(s Snapshot) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.snapshots[s.Workload] = s
+}
+
+// Get returns the snapshot of workload, and false when there is none.
+func (st *Store) Get(workload string) (Snapshot, bool) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	s, ok := st.snapshots[workload]
+	return s, ok
+}
+
+// Delete forgets the snapshot of workload.
+func (st *Store) Delete(workload string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.snapshots, workload)
+}
+
+// List returns every snapshot, sorted by workload.
+func (st *Store) List() []Snapshot {
+	st.mu.RLock()
+	out := make([]Snapshot, 0, len(st.snapshots))
+	for _, s := range st.snapshots {
+		out = append(out, s)
+	}
+	st.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Snapshot) int { return strings.Compare(a.Workload, b.Workload) })
+	return out
+}
