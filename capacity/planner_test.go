@@ -271,3 +271,17 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkPlan(b *testing.B) {
+	p := DefaultPolicy()
+	values := make([]float64, 30)
+	for i := range values {
+		values[i] = 1000 + 50*float64(i)
+	}
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := p.Plan(values, time.Minute, 5); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

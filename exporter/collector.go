@@ -64,12 +64,15 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	now := c.now()
 	for _, s := range c.store.List() {
-		step := s.Step()
+		horizons := make([]string, max(len(s.Values), len(s.DesiredReplicas)))
+		for i := range horizons {
+			horizons[i] = horizonLabel(i, s.Step())
+		}
 		for i, v := range s.Values {
-			gauge(ch, c.value, v, s.Workload, horizonLabel(i, step))
+			gauge(ch, c.value, v, s.Workload, horizons[i])
 		}
 		for i, r := range s.DesiredReplicas {
-			gauge(ch, c.replicas, float64(r), s.Workload, horizonLabel(i, step))
+			gauge(ch, c.replicas, float64(r), s.Workload, horizons[i])
 		}
 		if len(s.DesiredReplicas) > 0 {
 			desired := float64(s.DesiredReplicas[0])

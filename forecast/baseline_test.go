@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -136,4 +137,22 @@ func TestBaselineErrors(t *testing.T) {
 
 func approx(a, b float64) bool {
 	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b))
+}
+
+func BenchmarkBaselinePredict(b *testing.B) {
+	for _, points := range []int{30, 10080} {
+		values := make([]float64, points)
+		for i := range values {
+			values[i] = 200 + 100*math.Sin(2*math.Pi*float64(i)/1440)
+		}
+		history := Series{Start: t0, Step: time.Minute, Values: values}
+		b.Run(fmt.Sprintf("points=%d", points), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := (Baseline{}).Predict(history, 30); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

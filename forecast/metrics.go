@@ -5,18 +5,45 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
 
-// Components and reasons of kedastral_errors_total counted by this package.
+// Components of kedastral_errors_total{component,reason}.
 const (
 	ComponentSource   = "source"
 	ComponentModel    = "model"
 	ComponentCapacity = "capacity"
-
-	ReasonGap       = "gap"
-	ReasonStaleData = "stale_data"
-	ReasonNoData    = "empty_result"
-	ReasonPredict   = "predict"
-	ReasonPlan      = "plan"
 )
+
+// Reasons of kedastral_errors_total{component,reason}.
+const (
+	// Source: the query could not be run.
+	ReasonUnavailable = "unavailable"  // Prometheus could not be reached
+	ReasonTimeout     = "timeout"      // the query timed out
+	ReasonCanceled    = "canceled"     // Prometheus cancelled the query
+	ReasonBadQuery    = "bad_query"    // Prometheus refused the query (bad_data)
+	ReasonQueryError  = "query_error"  // the query failed to evaluate (execution)
+	ReasonServerError = "server_error" // a 5xx that is not a query error
+	ReasonClientError = "client_error" // a 4xx that is not a query error (e.g. 401)
+	ReasonBadResponse = "bad_response" // an answer that is not a range-query result
+	// Source: the query ran, but its data needs care.
+	ReasonNoData    = "empty_result" // no series, or no finite value at all
+	ReasonNonFinite = "non_finite"   // NaN or ±Inf samples, dropped
+	ReasonGap       = "gap"          // missing steps inside the window, interpolated
+	ReasonStaleData = "stale_data"   // the newest value is older than stale-after
+	// Model and capacity.
+	ReasonPredict = "predict" // the model failed or returned bad values
+	ReasonPlan    = "plan"    // the planner refused the forecast
+)
+
+// errorKinds lists every component and reason this project counts, so that
+// each series exists from the start at 0 (increase() then sees the first error).
+func errorKinds() [][2]string {
+	return [][2]string{
+		{ComponentSource, ReasonUnavailable}, {ComponentSource, ReasonTimeout}, {ComponentSource, ReasonCanceled},
+		{ComponentSource, ReasonBadQuery}, {ComponentSource, ReasonQueryError}, {ComponentSource, ReasonServerError},
+		{ComponentSource, ReasonClientError}, {ComponentSource, ReasonBadResponse}, {ComponentSource, ReasonNoData},
+		{ComponentSource, ReasonNonFinite}, {ComponentSource, ReasonGap}, {ComponentSource, ReasonStaleData},
+		{ComponentModel, ReasonPredict}, {ComponentCapacity, ReasonPlan},
+	}
+}
 
 // Metrics is the engine's self-telemetry.
 type Metrics struct {
@@ -34,7 +61,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	f := promauto.With(reg)
 	// 100 µs to 6.5 s: a tick's parts, from an in-memory plan to a slow query.
 	latencyBuckets := prometheus.ExponentialBuckets(0.0001, 4, 9)
-	return &Metrics{
+	m := &Metrics{
 		collectSeconds: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "kedastral_adapter_collect_seconds",
 			Help:    "Time taken to read a workload's load history, by source adapter.",
@@ -60,4 +87,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Errors met while forecasting, by component and reason.",
 		}, []string{"component", "reason"}),
 	}
+	for _, kind := range errorKinds() {
+		m.Errors.WithLabelValues(kind[0], kind[1])
+	}
+	return m
 }

@@ -114,26 +114,26 @@ func reason(err error) string {
 	case errors.Is(err, context.Canceled):
 		return ""
 	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
+		return forecast.ReasonTimeout
 	case errors.As(err, &apiErr):
 		switch apiErr.Type {
 		case v1.ErrBadData:
-			return "bad_query"
+			return forecast.ReasonBadQuery
 		case v1.ErrTimeout:
-			return "timeout"
+			return forecast.ReasonTimeout
 		case v1.ErrCanceled:
-			return "canceled"
+			return forecast.ReasonCanceled
 		case v1.ErrExec:
-			return "query_error"
+			return forecast.ReasonQueryError
 		case v1.ErrServer:
-			return "server_error"
+			return forecast.ReasonServerError
 		case v1.ErrClient:
-			return "client_error"
+			return forecast.ReasonClientError
 		default:
-			return "bad_response"
+			return forecast.ReasonBadResponse
 		}
 	default:
-		return "unavailable"
+		return forecast.ReasonUnavailable
 	}
 }
 

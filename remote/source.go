@@ -43,16 +43,16 @@ func (s *Source) Range(ctx context.Context, start, end time.Time, step time.Dura
 		matrix = v
 	case nil:
 	default:
-		s.count("bad_response")
+		s.count(forecast.ReasonBadResponse)
 		return forecast.Series{}, fmt.Errorf("query prometheus: range query returned a %s, not a matrix", v.Type())
 	}
 	if len(matrix) == 0 {
-		s.count("empty_result")
+		s.count(forecast.ReasonNoData)
 		return forecast.Series{}, ErrEmptyResult
 	}
 	series, nonFinite := sumOnGrid(matrix, start, end, step)
 	if nonFinite > 0 {
-		s.count("non_finite")
+		s.count(forecast.ReasonNonFinite)
 		s.logger.Warn("Prometheus returned samples that are not finite numbers; they were dropped",
 			"samples", nonFinite, "query", truncate(s.query, maxQueryLog))
 	}

@@ -81,6 +81,12 @@ func (r *reloader) apply() error {
 		return fmt.Errorf("apply configuration: %w", err)
 	}
 	r.client, r.prometheus = client, cfg.Prometheus
+	for _, w := range cfg.Workloads {
+		if time.Duration(w.Interval) >= time.Duration(r.flags.staleAfter) {
+			r.logger.Warn("Interval is not shorter than --stale-after: the snapshot will be marked stale between ticks",
+				"workload", w.Name, "interval", w.Interval, "stale_after", r.flags.staleAfter)
+		}
+	}
 	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads),
 		"prometheus", cfg.Prometheus.URL.Redacted())
 	return nil
