@@ -11,8 +11,8 @@ const (
 	baselineLongWindow  = 30 * time.Minute
 	baselineShortWeight = 0.7 // base = 0.7·EMA5m + 0.3·EMA30m
 	baselineHourWeight  = 0.2 // yhat = 0.8·base + 0.2·mean of the hour
-	// baselineHourSpan is the history the hour-of-day term needs: a full day,
-	// so that every hour of the day has been seen at least once.
+	// baselineHourSpan is the history the hour-of-day term needs: a full day
+	// (points × step), so that every hour of the day has been seen.
 	baselineHourSpan = 24 * time.Hour
 )
 
@@ -30,7 +30,7 @@ func (Baseline) Name() string { return "baseline" }
 //
 //	EMA_N   with α = 2/(N+1), N = window/step points (5 m and 30 m)
 //	base    = 0.7·EMA5m + 0.3·EMA30m
-//	yhat(t) = 0.8·base + 0.2·mean(values in hour-of-day of t)   (history ≥ 24 h)
+//	yhat(t) = 0.8·base + 0.2·mean(values in hour-of-day of t)   (points × step ≥ 24 h)
 //	        = base                                              (otherwise)
 //	yhat(t) = max(yhat(t), last)   while EMA5m > EMA30m (rising)
 //	yhat(t) = max(yhat(t), 0)
@@ -47,7 +47,7 @@ func (Baseline) Predict(history Series, n int) ([]float64, error) {
 	rising := short > long
 
 	var hours *hourMeans
-	if history.End().Sub(history.Start) >= baselineHourSpan {
+	if time.Duration(len(history.Values))*history.Step >= baselineHourSpan {
 		hours = newHourMeans(history)
 	}
 	out := make([]float64, n)

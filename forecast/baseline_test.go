@@ -39,7 +39,7 @@ func TestBaselineAcceptance(t *testing.T) {
 }
 
 func TestBaseline(t *testing.T) {
-	hourly := make([]float64, 25) // 00:00 on day 1 to 00:00 on day 2, hourly
+	hourly := make([]float64, 25) // 00:00 on day 1 to 00:00 on day 2, hourly: 25 h covered
 	for i := range hourly {
 		hourly[i] = 100
 	}
@@ -91,9 +91,9 @@ func TestBaseline(t *testing.T) {
 			want: []float64{100, 100, 100, 140},
 		},
 		{
-			// 23 hours of history is less than a day: no hour-of-day term.
+			// 23 hourly points cover 23 h, less than a day: no hour-of-day term.
 			name: "less than a day has no hour term", step: time.Hour,
-			values: hourly[:24], n: 4,
+			values: hourly[:23], n: 4,
 			want: []float64{100, 100, 100, 100},
 		},
 	}

@@ -32,7 +32,7 @@ type Config struct {
 type PrometheusConfig struct {
 	// URL of the Prometheus server (its API lives under /api/v1).
 	URL *config.URL `yaml:"url,omitempty"`
-	// Timeout bounds a whole query, retries included.
+	// Timeout bounds a whole query, retries included; 0 means 10 s.
 	Timeout model.Duration `yaml:"timeout,omitempty"`
 	// HTTPClientConfig holds authentication, TLS and proxy settings, as in
 	// Prometheus's own configuration.
@@ -57,8 +57,11 @@ func (c *PrometheusConfig) UnmarshalYAML(unmarshal func(any) error) error {
 
 // Validate reports the first setting of c that cannot work.
 func (c PrometheusConfig) Validate() error {
-	if c.Timeout <= 0 {
-		return errors.New("prometheus timeout must be positive")
+	if c.URL != nil && ((c.URL.Scheme != "http" && c.URL.Scheme != "https") || c.URL.Host == "") {
+		return fmt.Errorf("prometheus url %q is not an http(s) URL with a host", c.URL.Redacted())
+	}
+	if c.Timeout < 0 {
+		return errors.New("prometheus timeout must not be negative")
 	}
 	if err := c.HTTPClientConfig.Validate(); err != nil {
 		return fmt.Errorf("prometheus: %w", err)
@@ -202,6 +205,9 @@ func Load(data []byte, dir string) (*Config, error) {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
 	cfg.Prometheus.HTTPClientConfig.SetDirectory(dir)
+	if cfg.Prometheus.Timeout == 0 {
+		cfg.Prometheus.Timeout = DefaultPrometheusConfig().Timeout
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}

@@ -73,7 +73,7 @@ func TestLoadFileInvalid(t *testing.T) {
 		"invalid-window-points.yml":      `workload "a": window 8d at step 1m is 11520 points, over the 11000 Prometheus returns per query`,
 		"invalid-horizon-values.yml":     `workload "a": horizon 1d at step 1s is 86400 values, over the limit of 11000`,
 		"invalid-interval.yml":           `workload "a": interval must be positive`,
-		"invalid-prometheus-timeout.yml": "prometheus timeout must be positive",
+		"invalid-prometheus-url.yml":     `prometheus url "localhost:9090" is not an http(s) URL with a host`,
 		"invalid-prometheus-auth.yml":    "prometheus: at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured",
 		"invalid-duration.yml":           `not a valid duration string: "soon"`,
 	}

@@ -87,6 +87,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Errors met while forecasting, by component and reason.",
 		}, []string{"component", "reason"}),
 	}
+	for _, result := range []string{"success", "error"} {
+		m.tickSeconds.WithLabelValues(result)
+	}
 	for _, kind := range errorKinds() {
 		m.Errors.WithLabelValues(kind[0], kind[1])
 	}

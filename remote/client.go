@@ -4,6 +4,7 @@ package remote
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,7 +74,8 @@ func NewClient(opts ClientOptions) (*Client, error) {
 
 // QueryRange runs query over r. Failures that a retry can fix (the server
 // unreachable, a 5xx that is not a query error) are retried after each wait
-// of the backoff; the whole call gives up at the timeout.
+// of the backoff; the whole call gives up at the timeout. A failure is a
+// *QueryError saying why.
 func (c *Client) QueryRange(ctx context.Context, query string, r v1.Range) (model.Value, v1.Warnings, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -82,59 +84,72 @@ func (c *Client) QueryRange(ctx context.Context, query string, r v1.Range) (mode
 		if err == nil {
 			return v, warnings, nil
 		}
-		if attempt == len(c.backoff) || !retryable(err) {
-			return nil, nil, err
+		qe := classify(err)
+		switch ctx.Err() {
+		case context.DeadlineExceeded:
+			qe.Reason, qe.retry = forecast.ReasonTimeout, false
+		case context.Canceled: // the caller gave up, for example at shutdown
+			qe.Reason, qe.retry = "", false
+		}
+		if !qe.retry || attempt == len(c.backoff) {
+			return nil, nil, qe
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil, err
+			return nil, nil, qe
 		case <-time.After(c.backoff[attempt]):
 		}
 	}
 }
 
-// retryable reports whether err may pass on a second try: the server could
-// not be reached, or answered with a 5xx that is not a query error.
-func retryable(err error) bool {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return false
-	}
-	var apiErr *v1.Error
-	if errors.As(err, &apiErr) {
-		return apiErr.Type == v1.ErrServer
-	}
-	return true
+// QueryError is a failed query and the reason it is counted under in
+// kedastral_errors_total.
+type QueryError struct {
+	// Reason is one of the forecast.Reason* names; "" when the caller gave up.
+	Reason string
+	retry  bool
+	err    error
 }
 
-// reason names err for kedastral_errors_total; "" means not to count it (the
-// caller gave up, for example at shutdown).
-func reason(err error) string {
+func (e *QueryError) Error() string { return e.err.Error() }
+
+// Unwrap returns the error of the Prometheus client.
+func (e *QueryError) Unwrap() error { return e.err }
+
+// classify names err and says whether a retry may help: the server could not
+// be reached (a connect timeout included), or answered with a 5xx that is not
+// a query error.
+func classify(err error) *QueryError {
 	var apiErr *v1.Error
-	switch {
-	case errors.Is(err, context.Canceled):
-		return ""
-	case errors.Is(err, context.DeadlineExceeded):
-		return forecast.ReasonTimeout
-	case errors.As(err, &apiErr):
-		switch apiErr.Type {
-		case v1.ErrBadData:
-			return forecast.ReasonBadQuery
-		case v1.ErrTimeout:
-			return forecast.ReasonTimeout
-		case v1.ErrCanceled:
-			return forecast.ReasonCanceled
-		case v1.ErrExec:
-			return forecast.ReasonQueryError
-		case v1.ErrServer:
-			return forecast.ReasonServerError
-		case v1.ErrClient:
-			return forecast.ReasonClientError
-		default:
-			return forecast.ReasonBadResponse
-		}
-	default:
-		return forecast.ReasonUnavailable
+	if !errors.As(err, &apiErr) {
+		return &QueryError{Reason: forecast.ReasonUnavailable, retry: true, err: err}
 	}
+	typ := apiErr.Type
+	if typ == v1.ErrServer || typ == v1.ErrClient {
+		// Prometheus answers a query timeout with 503 and a cancelled query
+		// with 499; the client only decodes the JSON of 400 and 422 answers.
+		var body struct {
+			ErrorType v1.ErrorType `json:"errorType"`
+			Error     string       `json:"error"`
+		}
+		if json.Unmarshal([]byte(apiErr.Detail), &body) == nil && body.ErrorType != "" {
+			typ = body.ErrorType
+			err = fmt.Errorf("%w: %s", err, body.Error)
+		}
+	}
+	reasons := map[v1.ErrorType]string{
+		v1.ErrBadData:  forecast.ReasonBadQuery,
+		v1.ErrTimeout:  forecast.ReasonTimeout,
+		v1.ErrCanceled: forecast.ReasonCanceled,
+		v1.ErrExec:     forecast.ReasonQueryError,
+		v1.ErrServer:   forecast.ReasonServerError,
+		v1.ErrClient:   forecast.ReasonClientError,
+	}
+	reason, ok := reasons[typ]
+	if !ok {
+		reason = forecast.ReasonBadResponse
+	}
+	return &QueryError{Reason: reason, retry: typ == v1.ErrServer, err: err}
 }
 
 // Source returns the history source of one workload's query.

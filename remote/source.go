@@ -31,7 +31,10 @@ type Source struct {
 func (s *Source) Range(ctx context.Context, start, end time.Time, step time.Duration) (forecast.Series, error) {
 	v, warnings, err := s.client.QueryRange(ctx, s.query, v1.Range{Start: start, End: end, Step: step})
 	if err != nil {
-		s.count(reason(err))
+		var qe *QueryError
+		if errors.As(err, &qe) {
+			s.count(qe.Reason)
+		}
 		return forecast.Series{}, fmt.Errorf("query prometheus: %w", err)
 	}
 	if len(warnings) > 0 {

@@ -107,6 +107,12 @@ func TestRangeFake(t *testing.T) {
 		{name: "503 twice then success is retried", answers: []int{503, 503, 200}, body: ok, wantCalls: 3},
 		{name: "500 forever gives up after 2 retries", answers: []int{500}, body: ok, wantErr: true, wantReason: "server_error", wantCalls: 3},
 		{name: "garbage body", answers: []int{200}, body: "<html>proxy error</html>", wantErr: true, wantReason: "bad_response", wantCalls: 1},
+		{name: "401 is not retried", answers: []int{401}, body: "Unauthorized", wantErr: true, wantReason: "client_error", wantCalls: 1},
+		{
+			name: "Prometheus query timeout (503 with a JSON body) is not retried", answers: []int{503},
+			body:    `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`,
+			wantErr: true, wantReason: "timeout", wantCalls: 1,
+		},
 		{name: "vector instead of matrix", answers: []int{200}, body: `{"status":"success","data":{"resultType":"vector","result":[]}}`, wantErr: true, wantReason: "bad_response", wantCalls: 1},
 		{name: "hung server times out", answers: []int{200}, hang: true, wantErr: true, wantReason: "timeout", wantCalls: 1},
 	}
@@ -242,6 +248,19 @@ func TestRangeRealPrometheus(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("query timeout in Prometheus", func(t *testing.T) {
+		slow := prometheustest.Start(t, prometheustest.Options{Args: []string{"--query.timeout=1ms"}})
+		c, errs := newTestClient(t, slow.URL, 10*time.Second)
+		// 30 steps of a day-long subquery at 1 s: 2.6 million evaluations, far over 1 ms.
+		_, err := c.Source("sum(count_over_time(vector(1)[1d:1s]))", discard()).Range(context.Background(), start, end, time.Second)
+		if err == nil || !strings.Contains(err.Error(), "timed out") {
+			t.Fatalf("err = %v, want Prometheus's query timeout", err)
+		}
+		if got := testutil.ToFloat64(errs.WithLabelValues("source", "timeout")); got != 1 {
+			t.Errorf("kedastral_errors_total{reason=\"timeout\"} = %v, want 1", got)
+		}
+	})
 
 	t.Run("unreachable server is retried, then counted", func(t *testing.T) {
 		addr := prometheustest.FreeAddr(t) // nothing listens there

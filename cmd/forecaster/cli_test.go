@@ -33,6 +33,7 @@ func TestBadCommandLine(t *testing.T) {
 	tests := []struct {
 		name     string
 		args     []string
+		env      []string
 		wantCode int
 		wantMsg  string
 	}{
@@ -51,11 +52,13 @@ func TestBadCommandLine(t *testing.T) {
 		{name: "invalid config file", args: []string{url, "--config.file=" + badConfig}, wantCode: 1, wantMsg: "min_replicas must not be above max_replicas (9 > 3)"},
 		{name: "config file not YAML", args: []string{url, "--config.file=" + notYAML}, wantCode: 1, wantMsg: "yaml"},
 		{name: "config file and workload flags", args: []string{url, "--config.file=" + badConfig, "--lead-time=1m"}, wantCode: 2, wantMsg: "--lead-time cannot be used with --config.file"},
+		{name: "config file and workload variables", args: []string{url, "--config.file=" + badConfig}, env: []string{"KEDASTRAL_QUERY=up"}, wantCode: 2, wantMsg: "KEDASTRAL_QUERY cannot be used with --config.file"},
 		{name: "bad web config", args: []string{url, "--query=up", "--workload=a", "--web.config.file=" + filepath.Join(dir, "absent-web.yml")}, wantCode: 1, wantMsg: "absent-web.yml"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(binary, append(tc.args, "--web.listen-address="+prometheustest.FreeAddr(t))...)
+			cmd.Env = append(os.Environ(), tc.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			done := make(chan error, 1)

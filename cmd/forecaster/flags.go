@@ -24,12 +24,10 @@ type flags struct {
 	configFile    string
 	prometheusURL string
 	promTimeout   model.Duration
-	// promTimeoutSet tells whether --prometheus.timeout was given.
-	promTimeoutSet bool
-	staleAfter     model.Duration
-	workload       forecast.WorkloadConfig
-	web            web.FlagConfig
-	log            promslog.Config
+	staleAfter    model.Duration
+	workload      forecast.WorkloadConfig
+	web           web.FlagConfig
+	log           promslog.Config
 
 	// listenAlias is the original specification's --listen.
 	listenAlias string
@@ -48,8 +46,8 @@ func addFlags(app *kingpin.Application) *flags {
 		PlaceHolder("<file>").StringVar(&f.configFile)
 	app.Flag("prometheus.url", "URL of the Prometheus to read load from (overrides prometheus.url of the config file).").
 		PlaceHolder("<url>").StringVar(&f.prometheusURL)
-	app.Flag("prometheus.timeout", "Time limit of one query to Prometheus, retries included (overrides prometheus.timeout of the config file).").
-		Default("10s").IsSetByUser(&f.promTimeoutSet).SetValue(&f.promTimeout)
+	app.Flag("prometheus.timeout", "Time limit of one query to Prometheus, retries included; 10s when neither this nor prometheus.timeout of the config file is set (this wins).").
+		PlaceHolder("10s").SetValue(&f.promTimeout)
 	app.Flag("stale-after", "Age past which a snapshot is served with X-Kedastral-Stale: true, and past which load data is too old to forecast from.").
 		Default("2m").SetValue(&f.staleAfter)
 
@@ -133,12 +131,16 @@ func (f *flags) check() error {
 		if *set {
 			return fmt.Errorf("--%s cannot be used with --config.file: set it on the workload in the file", name)
 		}
+		if env := cli.EnvarName(name); os.Getenv(env) != "" {
+			return fmt.Errorf("%s cannot be used with --config.file: set it on the workload in the file", env)
+		}
 	}
 	return nil
 }
 
 // config returns the configuration: the file's when --config.file is set,
-// else the one workload of the flags; --prometheus.url overrides the file.
+// else the one workload of the flags; --prometheus.url and
+// --prometheus.timeout override the file.
 func (f *flags) config() (*forecast.Config, error) {
 	cfg := &forecast.Config{Prometheus: forecast.DefaultPrometheusConfig(), Workloads: []forecast.WorkloadConfig{f.workload}}
 	if f.configFile != "" {
@@ -147,35 +149,23 @@ func (f *flags) config() (*forecast.Config, error) {
 			return nil, err
 		}
 	}
-	if f.promTimeoutSet || f.configFile == "" {
+	if f.prometheusURL != "" {
+		u, err := url.Parse(f.prometheusURL)
+		if err != nil {
+			return nil, fmt.Errorf("--prometheus.url: %w", err)
+		}
+		cfg.Prometheus.URL = &config.URL{URL: u}
+	}
+	if f.promTimeout != 0 {
 		cfg.Prometheus.Timeout = f.promTimeout
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if f.prometheusURL != "" {
-		u, err := parseURL(f.prometheusURL)
-		if err != nil {
-			return nil, fmt.Errorf("--prometheus.url: %w", err)
-		}
-		cfg.Prometheus.URL = u
-	}
 	if cfg.Prometheus.URL == nil {
 		return nil, errors.New("no Prometheus to read from: set --prometheus.url or prometheus.url in the config file")
 	}
 	return cfg, nil
-}
-
-// parseURL parses an http or https URL with a host.
-func parseURL(s string) (*config.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, err
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an http(s) URL with a host", s)
-	}
-	return &config.URL{URL: u}, nil
 }
 
 func ftoa(v float64) string {

@@ -22,6 +22,7 @@ func newMux(api *exporter.API, reg *prometheus.Registry, sched *forecast.Schedul
 		Name:        "Kedastral forecaster",
 		Description: "Predictive autoscaling for KEDA: load forecasts and replica plans",
 		Version:     version.Info(),
+		Profiling:   "false",
 		Form: web.LandingForm{
 			Action: "/forecast/current",
 			Inputs: []web.LandingFormInput{{Label: "Workload", Type: "text", Name: "workload", Placeholder: "name"}},
