@@ -44,7 +44,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestSchedulerApply(t *testing.T) {
+// newTestScheduler returns a Scheduler and its Store, stopped when the test ends.
+func newTestScheduler(t *testing.T) (*Scheduler, *Store) {
+	t.Helper()
 	store := NewStore()
 	s := NewScheduler(EngineDeps{
 		Store:      store,
@@ -53,7 +55,12 @@ func TestSchedulerApply(t *testing.T) {
 		StaleAfter: time.Hour,
 		Adapter:    "fake",
 	})
-	defer s.Stop()
+	t.Cleanup(s.Stop)
+	return s, store
+}
+
+func TestSchedulerApply(t *testing.T) {
+	s, store := newTestScheduler(t)
 	workload := func(name, query string) WorkloadConfig {
 		w := DefaultWorkloadConfig()
 		w.Name, w.Query, w.Interval = name, query, model.Duration(time.Hour)
@@ -132,15 +139,7 @@ func (hangingSource) Range(ctx context.Context, _, _ time.Time, _ time.Duration)
 // TestSchedulerSlowWorkloadBlocksNoOther runs a workload whose source hangs
 // beside one that answers: the second keeps forecasting on its schedule.
 func TestSchedulerSlowWorkloadBlocksNoOther(t *testing.T) {
-	store := NewStore()
-	s := NewScheduler(EngineDeps{
-		Store:      store,
-		Metrics:    NewMetrics(prometheus.NewRegistry()),
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		StaleAfter: time.Hour,
-		Adapter:    "fake",
-	})
-	defer s.Stop()
+	s, store := newTestScheduler(t)
 	slow, fast := DefaultWorkloadConfig(), DefaultWorkloadConfig()
 	slow.Name, slow.Query, slow.Interval = "slow", "slow", model.Duration(time.Hour)
 	fast.Name, fast.Query, fast.Interval = "fast", "fast", model.Duration(10*time.Millisecond)
