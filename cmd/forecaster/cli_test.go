@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 )
 
@@ -221,5 +223,53 @@ func TestAliasesAndEnvironment(t *testing.T) {
 			}
 			fc.terminate(t)
 		})
+	}
+}
+
+// TestWebConfig protects every endpoint with basic auth through
+// --web.config.file (exporter-toolkit).
+func TestWebConfig(t *testing.T) {
+	prom := prometheustest.Start(t, prometheustest.Options{})
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webConfig := filepath.Join(t.TempDir(), "web.yml")
+	if err := os.WriteFile(webConfig, []byte("basic_auth_users:\n  ops: "+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fc := startForecaster(t, []string{
+		"--prometheus.url=" + prom.URL, "--workload=w", "--query=vector(1)",
+		"--interval=1s", "--step=1s", "--window=10s", "--horizon=10s", "--web.config.file=" + webConfig,
+	}, nil, true)
+	request := func(path, user, password string) int {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, fc.url+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user != "" {
+			req.SetBasicAuth(user, password)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitFor(t, time.Minute, "the first forecast", func() bool {
+		return request("/forecast/current?workload=w", "ops", "s3cret") == http.StatusOK
+	})
+	for _, path := range []string{"/forecast/current?workload=w", "/metrics", "/-/ready", "/-/healthy"} {
+		if code := request(path, "", ""); code != http.StatusUnauthorized {
+			t.Errorf("%s without credentials: %d, want 401", path, code)
+		}
+		if code := request(path, "ops", "wrong"); code != http.StatusUnauthorized {
+			t.Errorf("%s with a wrong password: %d, want 401", path, code)
+		}
+		if code := request(path, "ops", "s3cret"); code != http.StatusOK {
+			t.Errorf("%s with credentials: %d, want 200", path, code)
+		}
 	}
 }
