@@ -2,48 +2,60 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strconv"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/trace"
 )
 
-// What the demo forecasts.
+// What the demo forecasts, and how.
 const (
 	metricName = "nasa_http_requests"
-	job        = "nasa"
+	targetJob  = "nasa"
 	workload   = "nasa-http"
-	query      = "sum(rate(nasa_http_requests_total[5m])) * 60"
+	// query is the load in requests per minute.
+	query = "sum(rate(nasa_http_requests_total[5m])) * 60"
+	// horizon and step of the forecast: horizon/step values.
+	horizon = 30 * time.Minute
+	step    = time.Minute
+	// targetPerPod is the load of one pod: the trace's hourly means (18 to
+	// 77 requests a minute) × headroom 1.2 / 6 plan 4 to 16 pods, its bursts
+	// (119 a minute at the 99th percentile of 5-minute means) 24.
+	targetPerPod = 6
 )
 
-// demo runs until ctx is done (or, with --check, until the first forecast is
-// checked) and stops everything it started.
+// forecasterArgs returns the forecaster's command line.
+func forecasterArgs(promURL, listenAddr string) []string {
+	return []string{
+		"--prometheus.url=" + promURL,
+		"--workload=" + workload,
+		"--metric=http_requests_per_minute",
+		"--query=" + query,
+		"--window=2d",
+		"--step=" + step.String(),
+		"--horizon=" + horizon.String(),
+		"--interval=30s",
+		"--target-per-pod=" + strconv.Itoa(targetPerPod),
+		"--min-replicas=2",
+		"--max-replicas=30",
+		"--web.listen-address=" + listenAddr,
+	}
+}
+
+// demo runs until ctx is done (or, with --check, until a forecast passes the
+// check) and stops everything it started.
 func demo(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) error {
-	if err := checkFree(map[string]string{
-		"prometheus.listen-address": o.promAddr, "forecaster.listen-address": o.fcAddr, "target.listen-address": o.targetAddr,
-	}); err != nil {
+	if err := checkFree(o.listenFlags()); err != nil {
 		return err
 	}
-	bins := map[string]string{}
-	for _, name := range []string{"prometheus", "promtool", "forecaster"} {
-		bins[name] = filepath.Join(o.binDir, name)
-		if _, err := os.Stat(bins[name]); err != nil {
-			return fmt.Errorf("%s is missing: run `make demo`, which builds it", bins[name])
-		}
+	bins, err := findBinaries(o.binDir)
+	if err != nil {
+		return err
 	}
 	points, err := trace.ReadFile(o.tracePath)
 	if err != nil {
@@ -56,13 +68,14 @@ func demo(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger)
 	dir := o.dataDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "kedastral-demo-"); err != nil {
-			return err
+			return fmt.Errorf("make the data directory: %w", err)
 		}
 		defer os.RemoveAll(dir)
 	}
 
-	logger.Info("Backfilling Prometheus with the trace's history", "points", len(r.history()), "history", o.history, "dir", dir)
-	if err := backfill(ctx, r, bins["promtool"], dir, o.targetAddr); err != nil {
+	logger.Info("Backfilling Prometheus", "history", o.history, "samples", len(r.history()), "dir", dir)
+	p := newPrometheus(o, dir)
+	if err := p.backfill(ctx, bins["promtool"], r); err != nil {
 		return err
 	}
 	stopTarget, err := serveTarget(r, o.targetAddr)
@@ -71,145 +84,52 @@ func demo(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger)
 	}
 	defer stopTarget()
 
-	prom, err := startChild("prometheus", bins["prometheus"], []string{
-		"--config.file=" + filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path=" + filepath.Join(dir, "data"),
-		"--storage.tsdb.retention.time=30d",
-		"--web.listen-address=" + o.promAddr,
-	}, dir)
-	if err != nil {
+	sup := newSupervisor(dir)
+	defer func() {
+		logger.Info("Stopping the forecaster and Prometheus")
+		sup.stop()
+	}()
+	if _, err := sup.start("prometheus", bins["prometheus"], p.args()); err != nil {
 		return err
 	}
-	defer prom.stop()
-	promURL := "http://" + o.promAddr
-	if err := waitReady(ctx, promURL+"/-/ready", prom, 2*time.Minute); err != nil {
+	deadline := time.Now().Add(o.timeout)
+	if err := waitReady(ctx, p.url+"/-/ready", sup, deadline); err != nil {
+		return fmt.Errorf("wait for prometheus: %w", err)
+	}
+	if err := p.checkBackfill(ctx, len(r.history())); err != nil {
 		return err
 	}
 
-	logger.Info("Starting the forecaster; its first forecast reads two days of history")
-	fc, err := startChild("forecaster", bins["forecaster"], []string{
-		"--prometheus.url=" + promURL,
-		"--workload=" + workload,
-		"--metric=http_requests_per_minute",
-		"--query=" + query,
-		"--window=2d", "--step=1m", "--horizon=30m", "--interval=30s",
-		"--target-per-pod=8", "--min-replicas=1", "--max-replicas=60",
-		"--web.listen-address=" + o.fcAddr,
-	}, dir)
-	if err != nil {
-		return err
-	}
-	defer fc.stop()
+	logger.Info("Starting the forecaster")
 	fcURL := "http://" + o.fcAddr
-	if err := waitReady(ctx, fcURL+"/-/ready", fc, o.timeout); err != nil {
+	if _, err := sup.start("forecaster", bins["forecaster"], forecasterArgs(p.url, o.fcAddr)); err != nil {
 		return err
 	}
-	printSummary(stdout, o, r, promURL, fcURL, dir)
+	if err := waitReady(ctx, fcURL+"/-/ready", sup, deadline); err != nil {
+		return fmt.Errorf("wait for the forecaster's first forecast: %w", err)
+	}
 	if o.check {
-		return checkForecast(fcURL, r)
-	}
-	return watch(ctx, stdout, fcURL, r, prom, fc)
-}
-
-// backfill writes the trace's history as OpenMetrics, with the labels the
-// live scrape will give, and turns it into TSDB blocks with promtool.
-func backfill(ctx context.Context, r *replay, promtool, dir, targetAddr string) error {
-	om := filepath.Join(dir, "history.om")
-	f, err := os.Create(om)
-	if err != nil {
-		return err
-	}
-	labels := map[string]string{"job": job, "instance": targetAddr}
-	if err := trace.WriteOpenMetricsCounter(f, metricName, labels, r.history(), r.shift); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", om, err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	out, err := exec.CommandContext(ctx, promtool, "tsdb", "create-blocks-from", "openmetrics", "--quiet",
-		om, filepath.Join(dir, "data")).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("promtool tsdb create-blocks-from openmetrics: %w\n%s", err, out)
-	}
-	config := fmt.Sprintf(`global:
-  scrape_interval: 15s
-scrape_configs:
-  - job_name: %s
-    static_configs:
-      - targets: [%q]
-`, job, targetAddr)
-	return os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o600)
-}
-
-// serveTarget serves the live replay at addr/metrics, as the application
-// Prometheus scrapes; the returned function stops it.
-func serveTarget(r *replay, addr string) (func(), error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(r.collector(metricName, "HTTP requests served, replayed from the NASA-HTTP trace.", time.Now))
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	return func() { _ = srv.Close() }, nil
-}
-
-// waitReady polls url until it answers 200, c exits, ctx ends or timeout passes.
-func waitReady(ctx context.Context, url string, c *child, timeout time.Duration) error {
-	deadline := time.After(timeout)
-	client := &http.Client{Timeout: 2 * time.Second}
-	for {
-		if resp, err := client.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		s, err := waitForecast(ctx, fcURL, r, sup, deadline)
+		if err != nil {
+			return err
 		}
-		select {
-		case <-c.exited:
-			return c.died()
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline:
-			return fmt.Errorf("%s not ready after %s; last lines of %s:\n%s", c.name, timeout, c.log, c.tail(10))
-		case <-time.After(200 * time.Millisecond):
+		printSummary(stdout, o, r, p.url, fcURL, dir)
+		fmt.Fprintf(stdout, "Check passed: load %.1f requests/min (trace %.1f), forecast %.1f now and %.1f at the horizon, %d replicas now.\n",
+			s.ObservedValue, r.perMinute(s.ObservedAt, 5*time.Minute), s.Values[0], s.Values[len(s.Values)-1], s.DesiredReplicas[0])
+		return nil
+	}
+	printSummary(stdout, o, r, p.url, fcURL, dir)
+	return watch(ctx, stdout, fcURL, r, sup)
+}
+
+// findBinaries returns the paths of prometheus, promtool and forecaster in dir.
+func findBinaries(dir string) (map[string]string, error) {
+	bins := map[string]string{}
+	for _, name := range []string{"forecaster", "prometheus", "promtool"} {
+		bins[name] = filepath.Join(dir, name)
+		if _, err := os.Stat(bins[name]); err != nil {
+			return nil, fmt.Errorf("%s is missing (run `make demo`, which builds it, or give --bin-dir): %w", bins[name], err)
 		}
 	}
-}
-
-// snapshot fetches the workload's snapshot.
-func snapshot(fcURL string) (forecast.Snapshot, error) {
-	var s forecast.Snapshot
-	client := &http.Client{Timeout: 5 * time.Second}
-	resp, err := client.Get(fcURL + "/forecast/current?workload=" + url.QueryEscape(workload))
-	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return s, fmt.Errorf("/forecast/current answered %s", resp.Status)
-	}
-	return s, json.NewDecoder(resp.Body).Decode(&s)
-}
-
-// checkForecast checks the first forecast against the trace: 30 values, and
-// an observed load near the trace's own at that time (within a factor of 3,
-// for the 5-minute rate and the scrape timing).
-func checkForecast(fcURL string, r *replay) error {
-	s, err := snapshot(fcURL)
-	if err != nil {
-		return err
-	}
-	want := r.perMinute(s.ObservedAt, 5*time.Minute)
-	switch {
-	case len(s.Values) != 30 || len(s.DesiredReplicas) != 30:
-		return fmt.Errorf("snapshot has %d values and %d replicas, want 30 and 30", len(s.Values), len(s.DesiredReplicas))
-	case !(s.ObservedValue > want/3 && s.ObservedValue < want*3):
-		return fmt.Errorf("observed load %.1f/min, but the trace has %.1f/min then", s.ObservedValue, want)
-	case s.DesiredReplicas[0] < 1:
-		return errors.New("no replica planned")
-	}
-	return nil
+	return bins, nil
 }

@@ -3,25 +3,24 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
 
 	"github.com/HatiCode/kedastral/internal/prometheustest"
-	"github.com/HatiCode/kedastral/internal/trace"
 )
 
 // TestDemoCheck runs the whole demo with --check: the real Prometheus and
 // promtool, the forecaster built from this tree, two weeks of the bundled
-// trace. It must succeed and leave nothing listening.
+// trace. It must succeed, print where to look, and leave nothing running.
 func TestDemoCheck(t *testing.T) {
 	root := prometheustest.ModuleRoot(t)
 	binDir := t.TempDir()
@@ -37,75 +36,124 @@ func TestDemoCheck(t *testing.T) {
 	o := options{
 		binDir:     binDir,
 		tracePath:  filepath.Join(root, "data", "traces", "nasa_http_1m.csv"),
-		history:    model.Duration(14 * 24 * time.Hour),
+		history:    model.Duration(14 * day),
 		dataDir:    t.TempDir(),
 		promAddr:   prometheustest.FreeAddr(t),
 		fcAddr:     prometheustest.FreeAddr(t),
 		targetAddr: prometheustest.FreeAddr(t),
 		check:      true,
-		timeout:    3 * time.Minute,
+		timeout:    2 * time.Minute,
 	}
-	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	var out, logs bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := demo(ctx, o, &out, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatalf("demo --check: %v\noutput:\n%s", err, out.String())
+	err := demo(ctx, o, &out, promslog.New(&promslog.Config{Writer: &logs}))
+	if err != nil {
+		t.Fatalf("demo --check: %v\noutput:\n%s\nlogs:\n%s", err, out.String(), logs.String())
 	}
-	if !strings.Contains(out.String(), "curl -s 'http://"+o.fcAddr+"/forecast/current?workload=nasa-http'") {
-		t.Errorf("the summary lacks the curl line:\n%s", out.String())
+	for _, want := range []string{
+		"curl -s 'http://" + o.fcAddr + "/forecast/current?workload=nasa-http'",
+		"http://" + o.promAddr,
+		`kedastral_forecast_value{workload="nasa-http",horizon="0s"}`,
+		filepath.Join(o.dataDir, "forecaster.log"),
+		"Check passed",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
+		}
 	}
-	if err := checkFree(map[string]string{"prometheus": o.promAddr, "forecaster": o.fcAddr, "target": o.targetAddr}); err != nil {
+	if err := checkFree(o.listenFlags()); err != nil {
 		t.Errorf("something still listens after the demo: %v", err)
 	}
-}
-
-func TestDemoRefusesTakenPort(t *testing.T) {
-	addr := prometheustest.FreeAddr(t)
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	err = demo(context.Background(), options{promAddr: addr, fcAddr: prometheustest.FreeAddr(t), targetAddr: prometheustest.FreeAddr(t)},
-		io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err == nil || !strings.Contains(err.Error(), "choose another with --prometheus.listen-address") {
-		t.Errorf("err = %v, want the flag to change", err)
+	if left := processesOf(t, binDir, o.dataDir); len(left) > 0 {
+		t.Errorf("still running after the demo: %v", left)
 	}
 }
 
-func TestReplay(t *testing.T) {
-	day0 := time.Date(1995, 7, 1, 0, 0, 0, 0, time.UTC)
-	var points []trace.Point
-	for i := range 4 * 24 * 60 { // four days, one point a minute, 10 requests each
-		points = append(points, trace.Point{T: day0.Add(time.Duration(i) * time.Minute), V: 10})
+// processesOf returns the command lines of running processes that name one
+// of marks (their binary's directory, their data directory).
+func processesOf(t *testing.T, marks ...string) []string {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Log("no /proc: processes not checked")
+		return nil
 	}
-	now := time.Date(2026, 11, 28, 5, 30, 20, 0, time.UTC)
-	r, err := newReplay(points, 2*24*time.Hour, now)
+	dirs, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Shifted by whole days, so now plays 05:30:20 of a trace day at least 2 days in.
-	position := now.Add(-r.shift)
-	if r.shift%day != 0 || position.Before(day0.Add(2*day)) || !position.Before(day0.Add(3*day)) {
-		t.Fatalf("shift %v puts now at %v", r.shift, position)
+	var found []string
+	for _, d := range dirs {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil {
+			continue // not a process, or gone
+		}
+		line := strings.ReplaceAll(string(cmdline), "\x00", " ")
+		for _, mark := range marks {
+			if strings.Contains(line, mark) {
+				found = append(found, d.Name()+": "+line)
+				break
+			}
+		}
 	}
-	if position.Hour() != 5 || position.Minute() != 30 {
-		t.Errorf("now plays %v, want 05:30 of a trace day", position)
+	return found
+}
+
+func TestRunExitCodes(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	// History: the points in (05:30:20 two days before, 05:30:20], 05:31 to
-	// 05:30: 2 × 1440 = 2880 points.
-	if n := len(r.history()); n != 2880 {
-		t.Errorf("%d history points, want 2880", n)
+	defer taken.Close()
+	free := prometheustest.FreeAddr(t)
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{"unknown flag", []string{"--nope"}, 2, "unknown long flag '--nope'"},
+		{"bad history", []string{"--history=two weeks"}, 2, `not a valid duration string: "two weeks"`},
+		{
+			"prometheus port taken",
+			[]string{"--prometheus.listen-address=" + taken.Addr().String()},
+			1, "choose another address with --prometheus.listen-address",
+		},
+		{
+			"target port taken",
+			[]string{"--prometheus.listen-address=" + free, "--forecaster.listen-address=" + prometheustest.FreeAddr(t),
+				"--target.listen-address=" + taken.Addr().String()},
+			1, "choose another address with --target.listen-address",
+		},
+		{
+			"no binaries",
+			[]string{"--prometheus.listen-address=" + free, "--bin-dir=" + t.TempDir(),
+				"--forecaster.listen-address=" + prometheustest.FreeAddr(t),
+				"--target.listen-address=" + prometheustest.FreeAddr(t)},
+			1, "forecaster is missing (run `make demo`",
+		},
 	}
-	// The counter at now: 2880 points of 10 played, plus 20 s of the next
-	// minute's 10: 28800 + 10 × 20/60 = 28803.33.
-	if got, want := r.total(now), 28800+10*20.0/60; got < want-1e-9 || got > want+1e-9 {
-		t.Errorf("total at now = %v, want %v", got, want)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(tc.args, &stdout, &stderr); code != tc.wantCode {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.wantStderr, stderr.String())
+			}
+		})
 	}
-	if got := r.perMinute(now, 5*time.Minute); got != 10 {
-		t.Errorf("perMinute = %v, want 10", got)
+}
+
+func TestBackfillRefusesUsedDataDir(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := newReplay(points, 5*day, now); err == nil {
-		t.Error("a history longer than the trace was accepted")
+	p := newPrometheus(options{history: model.Duration(day)}, dir)
+	err := p.backfill(context.Background(), "promtool", &replay{})
+	if err == nil || !strings.Contains(err.Error(), "give --data-dir a new or empty directory") {
+		t.Errorf("err = %v, want a refusal", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -18,6 +17,11 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+
+	"github.com/HatiCode/kedastral/internal/cli"
 )
 
 // options are the demo's flags.
@@ -37,44 +41,77 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run parses the flags, runs the demo until a signal (or the check ends) and
-// returns the exit code.
+// run parses the flags, runs the demo until a signal (or the end of the
+// check) and returns the exit code: 0 after Ctrl-C or SIGTERM too.
 func run(args []string, stdout, stderr io.Writer) int {
-	app := kingpin.New("demo", "Kedastral on two weeks of real traffic in a local Prometheus. Ctrl-C stops everything.")
+	app := kingpin.New("demo", "Kedastral on two weeks of real traffic in a local Prometheus: backfills it from "+
+		"a bundled trace, replays the rest of the trace live, runs the forecaster on it and prints where to look. "+
+		"Ctrl-C stops everything.")
+	app.Version(version.Print("demo"))
+	app.HelpFlag.Short('h')
 	app.UsageWriter(stderr)
 	app.ErrorWriter(stderr)
-	var o options
-	app.Flag("bin-dir", "Directory holding prometheus, promtool and forecaster.").Default("bin").StringVar(&o.binDir)
-	app.Flag("trace", "Trace to replay: a timestamp,value CSV of requests per minute.").
-		Default(filepath.Join("data", "traces", "nasa_http_1m.csv")).StringVar(&o.tracePath)
-	app.Flag("history", "History backfilled into Prometheus before now.").Default("14d").SetValue(&o.history)
-	app.Flag("data-dir", "Directory for Prometheus data and logs (default: a temporary one, removed at exit).").StringVar(&o.dataDir)
-	app.Flag("prometheus.listen-address", "Address of the demo's Prometheus.").Default("127.0.0.1:9090").StringVar(&o.promAddr)
-	app.Flag("forecaster.listen-address", "Address of the forecaster.").Default("127.0.0.1:8081").StringVar(&o.fcAddr)
-	app.Flag("target.listen-address", "Address of the replayed application that Prometheus scrapes.").
-		Default("127.0.0.1:9100").StringVar(&o.targetAddr)
-	app.Flag("check", "Start everything, check the first forecast against the trace, stop, and exit 0 if it is right.").BoolVar(&o.check)
-	app.Flag("check.timeout", "How long --check waits for the first forecast.").Default("3m").DurationVar(&o.timeout)
+	o := options{}
+	logConfig := promslog.Config{Writer: stderr}
+	addFlags(app, &o, &logConfig)
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger := promslog.New(&logConfig)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := demo(ctx, o, stdout, logger); err != nil {
+	err := demo(ctx, o, stdout, logger)
+	switch {
+	case ctx.Err() != nil:
+		logger.Info("Demo stopped", "reason", "signal", "err", err)
+		return 0
+	case err != nil:
 		logger.Error("Demo failed", "err", err)
 		return 1
 	}
 	return 0
 }
 
-// checkFree fails when an address is taken, naming the flag to change.
-func checkFree(addrs map[string]string) error {
-	for flag, addr := range addrs {
-		l, err := net.Listen("tcp", addr)
+// addFlags defines the demo's flags on app.
+func addFlags(app *kingpin.Application, o *options, logConfig *promslog.Config) {
+	app.Flag("bin-dir", "Directory holding prometheus, promtool and forecaster (`make demo` builds them).").
+		Default("bin").StringVar(&o.binDir)
+	app.Flag("trace", "Trace to replay: a timestamp,value CSV of requests per minute.").
+		Default(filepath.Join("data", "traces", "nasa_http_1m.csv")).StringVar(&o.tracePath)
+	app.Flag("history", "Trace backfilled into Prometheus, ending now.").Default("14d").SetValue(&o.history)
+	app.Flag("data-dir", "Directory for Prometheus's data and the logs (default: a new temporary one, removed at exit).").
+		PlaceHolder("<dir>").StringVar(&o.dataDir)
+	app.Flag("prometheus.listen-address", "Address of the demo's Prometheus.").Default("127.0.0.1:9090").StringVar(&o.promAddr)
+	app.Flag("forecaster.listen-address", "Address of the forecaster.").Default("127.0.0.1:8081").StringVar(&o.fcAddr)
+	app.Flag("target.listen-address", "Address of the replayed application, which Prometheus scrapes.").
+		Default("127.0.0.1:9100").StringVar(&o.targetAddr)
+	app.Flag("check", "Smoke test: start everything, wait for a forecast on the scale of the trace, print "+
+		"where to look, stop everything and exit 0 (1 if none comes within --start.timeout).").BoolVar(&o.check)
+	app.Flag("start.timeout", "How long Prometheus may take to be ready, then the forecaster to serve a first forecast "+
+		"(and, with --check, one on the scale of the trace).").Default("3m").DurationVar(&o.timeout)
+	promslogflag.AddFlags(app, logConfig)
+	cli.SetEnvars(app)
+}
+
+// listenFlag is a flag giving an address the demo listens on.
+type listenFlag struct{ name, addr string }
+
+// listenFlags returns the addresses the demo listens on, with their flags.
+func (o options) listenFlags() []listenFlag {
+	return []listenFlag{
+		{"prometheus.listen-address", o.promAddr},
+		{"forecaster.listen-address", o.fcAddr},
+		{"target.listen-address", o.targetAddr},
+	}
+}
+
+// checkFree fails at the first address taken, naming the flag to change.
+func checkFree(flags []listenFlag) error {
+	for _, f := range flags {
+		l, err := net.Listen("tcp", f.addr)
 		if err != nil {
-			return fmt.Errorf("%s is taken (%w): choose another with --%s", addr, err, flag)
+			return fmt.Errorf("%s is taken, choose another address with --%s: %w", f.addr, f.name, err)
 		}
 		l.Close()
 	}

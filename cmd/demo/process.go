@@ -8,69 +8,115 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/HatiCode/kedastral/internal/cli"
 )
 
-// stopTimeout is how long a child has to exit after SIGTERM before SIGKILL.
-const stopTimeout = 10 * time.Second
+const (
+	// stopTimeout is how long the children have to exit after SIGTERM
+	// before they are killed.
+	stopTimeout = 10 * time.Second
+	// maxChildren bounds the children of one supervisor (the demo starts two).
+	maxChildren = 4
+)
 
 // child is a process the demo started; its output goes to a log file.
 type child struct {
 	name    string
 	log     string
 	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error
+	exited  chan struct{} // closed when the process has ended
+	waitErr error         // its Wait error, once exited is closed
 }
 
-// startChild starts bin with args, logging to dir/name.log. The child has its
-// own process group (so that the terminal's Ctrl-C reaches the demo alone,
-// which stops children in order) and gets SIGTERM if the demo dies.
-func startChild(name, bin string, args []string, dir string) (*child, error) {
-	logPath := filepath.Join(dir, name+".log")
+// supervisor starts the demo's processes and stops all of them.
+type supervisor struct {
+	dir         string
+	stopTimeout time.Duration
+	children    []*child
+	died        chan *child // every child that ends, in the order they end
+}
+
+// newSupervisor returns a supervisor that writes the logs of its children
+// to dir/NAME.log.
+func newSupervisor(dir string) *supervisor {
+	return &supervisor{dir: dir, stopTimeout: stopTimeout, died: make(chan *child, maxChildren)}
+}
+
+// start starts bin with args. The child runs in its own process group where
+// the system allows (so that the terminal's Ctrl-C reaches the demo alone,
+// which stops the children) and is sent SIGTERM if the demo dies (Linux). It
+// does not inherit KEDASTRAL_* variables, which would change its flags.
+func (s *supervisor) start(name, bin string, args []string) (*child, error) {
+	if len(s.children) == maxChildren {
+		return nil, fmt.Errorf("start %s: already %d children", name, maxChildren)
+	}
+	logPath := filepath.Join(s.dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	defer logFile.Close()
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.Env = childEnv(os.Environ())
+	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	c := &child{name: name, log: logPath, cmd: cmd, exited: make(chan struct{})}
+	s.children = append(s.children, c)
 	go func() {
 		c.waitErr = cmd.Wait()
 		close(c.exited)
+		s.died <- c
 	}()
 	return c, nil
 }
 
-// stop sends SIGTERM, waits up to stopTimeout, then kills.
-func (c *child) stop() {
-	select {
-	case <-c.exited:
-		return
-	default:
+// stop sends SIGTERM to every child still running, waits up to s.stopTimeout
+// for all of them, then kills the rest and waits for them.
+func (s *supervisor) stop() {
+	for _, c := range s.children {
+		if c.running() && c.cmd.Process.Signal(syscall.SIGTERM) != nil {
+			_ = c.cmd.Process.Kill() // no SIGTERM on this system
+		}
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(stopTimeout):
-		_ = c.cmd.Process.Kill()
+	deadline := time.After(s.stopTimeout)
+	late := false
+	for _, c := range s.children {
+		if !late {
+			select {
+			case <-c.exited:
+				continue
+			case <-deadline:
+				late = true
+			}
+		}
+		_ = c.cmd.Process.Kill() // an error only says it has exited already
 		<-c.exited
 	}
 }
 
-// died returns an error with the child's last log lines, for a child that
-// exited on its own.
-func (c *child) died() error {
+func (c *child) running() bool {
+	select {
+	case <-c.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// error returns the error of a child that ended on its own, with its last
+// log lines.
+func (c *child) error() error {
 	if c.waitErr == nil {
 		return fmt.Errorf("%s exited with status 0; last lines of %s:\n%s", c.name, c.log, c.tail(10))
 	}
 	return fmt.Errorf("%s exited (%w); last lines of %s:\n%s", c.name, c.waitErr, c.log, c.tail(10))
 }
 
+// tail returns the last n lines of the child's log.
 func (c *child) tail(n int) string {
 	b, err := os.ReadFile(c.log)
 	if err != nil {
@@ -78,4 +124,15 @@ func (c *child) tail(n int) string {
 	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// childEnv returns env without the KEDASTRAL_* variables.
+func childEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, cli.EnvPrefix) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

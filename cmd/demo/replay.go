@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"math"
+	"net"
+	"net/http"
 	"sort"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/HatiCode/kedastral/internal/trace"
 )
@@ -23,7 +25,8 @@ type replay struct {
 	split  int           // points[:split] are history, backfilled; the rest play live
 }
 
-// newReplay places now so that at least history of the trace lies before it.
+// newReplay shifts the trace by the most whole days that leave at least
+// history of it before now, so that as much of it as possible plays after.
 func newReplay(points []trace.Point, history time.Duration, now time.Time) (*replay, error) {
 	if len(points) == 0 {
 		return nil, errors.New("the trace is empty")
@@ -32,18 +35,25 @@ func newReplay(points []trace.Point, history time.Duration, now time.Time) (*rep
 	if last.Sub(first) <= history {
 		return nil, fmt.Errorf("the trace spans %s, not more than --history %s", last.Sub(first), history)
 	}
-	// The most whole days that leave history of the trace before now - shift.
-	days := math.Floor(float64(now.Sub(first.Add(history))) / float64(day))
+	// The trace time played now, now - shift, lands within a day after first + history.
+	spare := now.Sub(first.Add(history))
+	days := int64(spare / day)
+	if spare%day < 0 {
+		days-- // floor, where division truncates towards zero
+	}
 	shift := time.Duration(days) * day
-	position := now.Add(-shift) // trace time that plays now
-	from := sort.Search(len(points), func(i int) bool { return !points[i].T.Before(position.Add(-history)) })
+	position := now.Add(-shift)
+	if !position.Before(last) {
+		return nil, fmt.Errorf("--history %s leaves nothing of the trace to replay after it at this time of day; choose a shorter one", history)
+	}
+	from := sort.Search(len(points), func(i int) bool { return points[i].T.After(position.Add(-history)) })
 	live := sort.Search(len(points), func(i int) bool { return points[i].T.After(position) })
 	r := &replay{points: points[from:], shift: shift, split: live - from}
 	r.totals = trace.Counter(r.points)
 	return r, nil
 }
 
-// history returns the points to backfill.
+// history returns the points to backfill: those in (now - history, now].
 func (r *replay) history() []trace.Point {
 	return r.points[:r.split]
 }
@@ -64,25 +74,38 @@ func (r *replay) total(t time.Time) float64 {
 	return r.totals[k] + next.V*share
 }
 
-// perMinute returns the trace's mean value over the minutes before wall time
-// t: what sum(rate(...[window])) * 60 should show then.
+// perMinute returns the mean value of the trace points in the window before
+// wall time t: what sum(rate(...[window])) * 60 should show then.
 func (r *replay) perMinute(t time.Time, window time.Duration) float64 {
 	at := t.Add(-r.shift)
-	sum, n := 0.0, 0
-	for _, p := range r.points {
-		if p.T.After(at.Add(-window)) && !p.T.After(at) {
-			sum += p.V
-			n++
-		}
-	}
-	if n == 0 {
+	from := sort.Search(len(r.points), func(i int) bool { return r.points[i].T.After(at.Add(-window)) })
+	to := sort.Search(len(r.points), func(i int) bool { return r.points[i].T.After(at) })
+	if to <= from {
 		return 0
 	}
-	return sum / float64(n)
+	return (r.totals[to-1] - r.totals[from] + r.points[from].V) / float64(to-from)
 }
 
-// collector exposes the replay as the counter name_total.
-func (r *replay) collector(name, help string, now func() time.Time) prometheus.Collector {
-	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name + "_total", Help: help},
-		func() float64 { return r.total(now()) })
+// serveTarget serves the live replay at addr/metrics as the counter
+// metricName_total, as the application Prometheus scrapes; the returned
+// function stops it.
+func serveTarget(r *replay, addr string) (func(), error) {
+	reg := prometheus.NewRegistry()
+	counter := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: metricName + "_total",
+		Help: "HTTP requests served, replayed from the NASA-HTTP trace.",
+	}, func() float64 { return r.total(time.Now()) })
+	if err := reg.Register(counter); err != nil {
+		return nil, fmt.Errorf("serve the replay: %w", err)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serve the replay: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = srv.Serve(l) }()
+	return func() { _ = srv.Close() }, nil
 }
