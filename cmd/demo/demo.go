@@ -50,18 +50,7 @@ func forecasterArgs(promURL, listenAddr string) []string {
 // demo runs until ctx is done (or, with --check, until a forecast passes the
 // check) and stops everything it started.
 func demo(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) error {
-	if err := checkFree(o.listenFlags()); err != nil {
-		return err
-	}
-	bins, err := findBinaries(o.binDir)
-	if err != nil {
-		return err
-	}
-	points, err := trace.ReadFile(o.tracePath)
-	if err != nil {
-		return err
-	}
-	r, err := newReplay(points, time.Duration(o.history), time.Now())
+	bins, r, err := prepare(o)
 	if err != nil {
 		return err
 	}
@@ -71,6 +60,8 @@ func demo(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger)
 			return fmt.Errorf("make the data directory: %w", err)
 		}
 		defer os.RemoveAll(dir)
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("make the data directory: %w", err)
 	}
 
 	logger.Info("Backfilling Prometheus", "history", o.history, "samples", len(r.history()), "dir", dir)
@@ -120,6 +111,27 @@ func demo(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger)
 	}
 	printSummary(stdout, o, r, p.url, fcURL, dir)
 	return watch(ctx, stdout, fcURL, r, sup)
+}
+
+// prepare checks what the demo needs before it starts anything: free
+// addresses, the binaries, the trace; it returns the binaries and the replay.
+func prepare(o options) (map[string]string, *replay, error) {
+	if err := checkFree(o.listenFlags()); err != nil {
+		return nil, nil, err
+	}
+	bins, err := findBinaries(o.binDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	points, err := trace.ReadFile(o.tracePath)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := newReplay(points, time.Duration(o.history), time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	return bins, r, nil
 }
 
 // findBinaries returns the paths of prometheus, promtool and forecaster in dir.

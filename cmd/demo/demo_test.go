@@ -157,3 +157,43 @@ func TestBackfillRefusesUsedDataDir(t *testing.T) {
 		t.Errorf("err = %v, want a refusal", err)
 	}
 }
+
+// TestRunChildDiesEarly fakes Prometheus with a script that fails at once:
+// the demo must exit 1 with its last log lines, and leave nothing behind.
+func TestRunChildDiesEarly(t *testing.T) {
+	sh := shell(t)
+	binDir := t.TempDir()
+	for name, body := range map[string]string{
+		"promtool":   "exit 0",
+		"prometheus": "echo starting; echo 'error loading config' >&2; exit 1",
+		"forecaster": "exit 1",
+	} {
+		script := "#!" + sh + "\n" + body + "\n"
+		if err := os.WriteFile(filepath.Join(binDir, name), []byte(script), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dataDir := t.TempDir()
+	args := []string{
+		"--bin-dir=" + binDir, "--data-dir=" + dataDir, "--history=1d",
+		"--trace=" + filepath.Join(prometheustest.ModuleRoot(t), "data", "traces", "nasa_http_1m.csv"),
+		"--prometheus.listen-address=" + prometheustest.FreeAddr(t),
+		"--forecaster.listen-address=" + prometheustest.FreeAddr(t),
+		"--target.listen-address=" + prometheustest.FreeAddr(t),
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(args, &stdout, &stderr); code != 1 {
+		t.Errorf("exit code %d, want 1", code)
+	}
+	for _, want := range []string{
+		"prometheus exited (its log: " + filepath.Join(dataDir, "prometheus.log") + "): exit status 1",
+		"The last lines prometheus logged:\nstarting\nerror loading config\n",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+	if left := processesOf(t, binDir, dataDir); len(left) > 0 {
+		t.Errorf("still running after the demo: %v", left)
+	}
+}

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -68,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case err != nil:
 		logger.Error("Demo failed", "err", err)
+		var exit *exitError
+		if errors.As(err, &exit) {
+			fmt.Fprintf(stderr, "The last lines %s logged:\n%s\n", exit.name, exit.tail)
+		}
 		return 1
 	}
 	return 0
@@ -79,7 +84,7 @@ func addFlags(app *kingpin.Application, o *options, logConfig *promslog.Config) 
 		Default("bin").StringVar(&o.binDir)
 	app.Flag("trace", "Trace to replay: a timestamp,value CSV of requests per minute.").
 		Default(filepath.Join("data", "traces", "nasa_http_1m.csv")).StringVar(&o.tracePath)
-	app.Flag("history", "Trace backfilled into Prometheus, ending now.").Default("14d").SetValue(&o.history)
+	app.Flag("history", "How much of the trace to backfill into Prometheus, up to now.").Default("14d").SetValue(&o.history)
 	app.Flag("data-dir", "Directory for Prometheus's data and the logs (default: a new temporary one, removed at exit).").
 		PlaceHolder("<dir>").StringVar(&o.dataDir)
 	app.Flag("prometheus.listen-address", "Address of the demo's Prometheus.").Default("127.0.0.1:9090").StringVar(&o.promAddr)

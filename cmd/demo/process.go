@@ -107,13 +107,25 @@ func (c *child) running() bool {
 	}
 }
 
-// error returns the error of a child that ended on its own, with its last
-// log lines.
-func (c *child) error() error {
-	if c.waitErr == nil {
-		return fmt.Errorf("%s exited with status 0; last lines of %s:\n%s", c.name, c.log, c.tail(10))
+// exitError is the error of a child that ended on its own.
+type exitError struct {
+	name, log string
+	err       error  // its Wait error; nil for status 0
+	tail      string // the last lines of its log
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("%s exited with status 0 (its log: %s)", e.name, e.log)
 	}
-	return fmt.Errorf("%s exited (%w); last lines of %s:\n%s", c.name, c.waitErr, c.log, c.tail(10))
+	return fmt.Sprintf("%s exited (its log: %s): %v", e.name, e.log, e.err)
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// error returns the error of a child that ended on its own.
+func (c *child) error() error {
+	return &exitError{name: c.name, log: c.log, err: c.waitErr, tail: c.tail(10)}
 }
 
 // tail returns the last n lines of the child's log.

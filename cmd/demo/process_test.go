@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os/exec"
 	"slices"
 	"strings"
@@ -26,11 +27,13 @@ func TestSupervisorReportsEarlyExit(t *testing.T) {
 	}
 	select {
 	case c := <-sup.died:
-		err := c.error()
-		for _, want := range []string{"quitter exited (exit status 3)", "quitter.log", "starting\ncannot bind"} {
-			if !strings.Contains(err.Error(), want) {
-				t.Errorf("error %q lacks %q", err, want)
-			}
+		var exit *exitError
+		if err := c.error(); !errors.As(err, &exit) || !strings.Contains(err.Error(), "quitter exited (its log: ") ||
+			!strings.HasSuffix(err.Error(), "quitter.log): exit status 3") {
+			t.Fatalf("error = %v, want an exitError naming the log and the status", err)
+		}
+		if exit.tail != "starting\ncannot bind" {
+			t.Errorf("tail = %q, want the log's two lines", exit.tail)
 		}
 	case <-time.After(time.Minute):
 		t.Fatal("the child's exit was not reported")

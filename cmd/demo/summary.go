@@ -29,7 +29,7 @@ Kedastral demo: the forecaster on real traffic. Ctrl-C stops everything.
   Prometheus  %s          HTTP API (this build has no web UI); it scrapes the target and the forecaster
   Target      http://%s/metrics  the replayed nasa_http_requests_total
   Logs        %s
-              %s
+              %s%s
 
   The forecast and replica plan:
     curl -s '%s/forecast/current?workload=%s'
@@ -37,7 +37,7 @@ Kedastral demo: the forecaster on real traffic. Ctrl-C stops everything.
   PromQL to graph against %s/api/v1/query_range:
 `, durationText(time.Duration(o.history)), r.shift/day, position.Format("Mon 2 Jan 2006 15:04"),
 		fcURL, fcURL, promURL, o.targetAddr,
-		filepath.Join(dir, "prometheus.log"), filepath.Join(dir, "forecaster.log"),
+		filepath.Join(dir, "prometheus.log"), filepath.Join(dir, "forecaster.log"), removedNote(o.dataDir),
 		fcURL, workload, promURL)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, row := range [][2]string{
@@ -50,6 +50,15 @@ Kedastral demo: the forecaster on real traffic. Ctrl-C stops everything.
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w)
+}
+
+// removedNote says that the data directory goes at exit, unless the user
+// chose it.
+func removedNote(dataDir string) string {
+	if dataDir != "" {
+		return ""
+	}
+	return "\n              (removed at exit: --data-dir keeps them)"
 }
 
 // durationText returns d in days when it is whole days ("14 days"), else

@@ -26,8 +26,9 @@ const header = "timestamp,value"
 
 // Read parses a trace: a header row `timestamp,value`, then one row per
 // observation with a unix time in seconds (fractions allowed) and a finite
-// value, timestamps strictly increasing. A missing row is a missing
-// observation. Errors name the line.
+// value, timestamps strictly increasing. Spaces around fields and a UTF-8
+// byte order mark are ignored. A missing row is a missing observation: look
+// points up by time, not by index. Errors name the line.
 func Read(r io.Reader) ([]Point, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = 2
@@ -38,7 +39,7 @@ func Read(r io.Reader) ([]Point, error) {
 		return nil, errors.New("line 1: empty trace, want a header " + header)
 	case err != nil:
 		return nil, fmt.Errorf("line 1: %w", err)
-	case strings.TrimSpace(row[0]) != "timestamp" || strings.TrimSpace(row[1]) != "value":
+	case strings.TrimSpace(strings.TrimPrefix(row[0], "\ufeff")) != "timestamp" || strings.TrimSpace(row[1]) != "value":
 		return nil, fmt.Errorf("line 1: header %q, want %s", strings.Join(row, ","), header)
 	}
 	var points []Point
@@ -90,8 +91,4 @@ func ReadFile(path string) ([]Point, error) {
 		return nil, fmt.Errorf("read trace %s: %w", path, err)
 	}
 	return points, nil
-}
-
-func formatUnix(t time.Time) string {
-	return strconv.FormatFloat(float64(t.UnixNano())/1e9, 'f', -1, 64)
 }
