@@ -259,6 +259,8 @@ func TestValidate(t *testing.T) {
 		{name: "down percent above 100", edit: func(p *Policy) { p.DownMaxPercent = 101 }, want: ErrDownMaxPercent},
 		{name: "down percent NaN", edit: func(p *Policy) { p.DownMaxPercent = math.NaN() }, want: ErrDownMaxPercent},
 		{name: "unknown rounding", edit: func(p *Policy) { p.Rounding = "up" }, want: ErrRounding},
+		{name: "unknown plan basis", edit: func(p *Policy) { p.PlanOn = "lower" }, want: ErrPlanOn},
+		{name: "empty plan basis", edit: func(p *Policy) { p.PlanOn = "" }, want: ErrPlanOn},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,6 +39,17 @@ func (r Rounding) apply(x float64) float64 {
 	}
 }
 
+// Basis names the forecast a plan is made from.
+type Basis string
+
+// Bases. Planning on the upper bound of the prediction interval provisions for
+// the load the model's own recent errors say is still likely, so headroom can
+// then be set near 1.
+const (
+	BasisForecast Basis = "forecast"
+	BasisUpper    Basis = "upper"
+)
+
 // Policy is the capacity policy of one workload.
 type Policy struct {
 	// TargetPerPod is the load one pod serves at its target utilisation.
@@ -60,6 +71,9 @@ type Policy struct {
 	DownMaxPercent float64 `yaml:"down_max_percent"`
 	// Rounding turns the fractional replica count into a whole one.
 	Rounding Rounding `yaml:"rounding"`
+	// PlanOn is the forecast the plan is made from: the forecast itself or,
+	// once one exists, the upper bound of its prediction interval.
+	PlanOn Basis `yaml:"plan_on"`
 }
 
 // DefaultPolicy returns the policy used where a configuration sets nothing.
@@ -74,6 +88,7 @@ func DefaultPolicy() Policy {
 		UpMaxFactor:    2,
 		DownMaxPercent: 50,
 		Rounding:       RoundingCeil,
+		PlanOn:         BasisForecast,
 	}
 }
 
@@ -89,6 +104,7 @@ var (
 	ErrUpMaxFactor    = errors.New("up_max_factor must be at least 1")
 	ErrDownMaxPercent = errors.New("down_max_percent must be between 0 and 100")
 	ErrRounding       = errors.New("rounding must be one of ceil, floor, round")
+	ErrPlanOn         = errors.New("plan_on must be one of forecast, upper")
 )
 
 // Validate reports the first setting of p that cannot make a plan.
@@ -115,8 +131,13 @@ func (p Policy) Validate() error {
 	}
 	switch p.Rounding {
 	case RoundingCeil, RoundingFloor, RoundingRound:
-		return nil
 	default:
 		return fmt.Errorf("%w, not %q", ErrRounding, p.Rounding)
+	}
+	switch p.PlanOn {
+	case BasisForecast, BasisUpper:
+		return nil
+	default:
+		return fmt.Errorf("%w, not %q", ErrPlanOn, p.PlanOn)
 	}
 }

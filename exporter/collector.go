@@ -17,6 +17,11 @@ type Collector struct {
 	now   func() time.Time
 
 	value         *prometheus.Desc
+	lower         *prometheus.Desc
+	upper         *prometheus.Desc
+	errorRatio    *prometheus.Desc
+	biasRatio     *prometheus.Desc
+	modelInfo     *prometheus.Desc
 	replicas      *prometheus.Desc
 	desired       *prometheus.Desc
 	desiredCompat *prometheus.Desc
@@ -38,6 +43,16 @@ func NewCollector(store *forecast.Store, now func() time.Time) *Collector {
 		now:   now,
 		value: prometheus.NewDesc("kedastral_forecast_value",
 			"Forecast load at now + horizon.", byHorizon, nil),
+		lower: prometheus.NewDesc("kedastral_forecast_value_lower",
+			"Lower bound of the prediction interval of the load at now + horizon.", byHorizon, nil),
+		upper: prometheus.NewDesc("kedastral_forecast_value_upper",
+			"Upper bound of the prediction interval of the load at now + horizon.", byHorizon, nil),
+		errorRatio: prometheus.NewDesc("kedastral_forecast_error_ratio",
+			"WAPE of the forecasts made horizon ahead over the accuracy window: sum|forecast-actual| / sum|actual|.", byHorizon, nil),
+		biasRatio: prometheus.NewDesc("kedastral_forecast_bias_ratio",
+			"Bias of the forecasts made horizon ahead over the accuracy window: sum(forecast-actual) / sum|actual|; negative is under-forecasting.", byHorizon, nil),
+		modelInfo: prometheus.NewDesc("kedastral_forecast_model_info",
+			"The model that made the workload's forecast (auto names the one it chose); always 1.", []string{"workload", "model"}, nil),
 		replicas: prometheus.NewDesc("kedastral_forecast_replicas",
 			"Replicas planned at now + horizon.", byHorizon, nil),
 		desired: prometheus.NewDesc("kedastral_forecast_desired_replicas",
@@ -55,7 +70,10 @@ func NewCollector(store *forecast.Store, now func() time.Time) *Collector {
 
 // Describe sends the descriptors of every series Collect can send.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.value, c.replicas, c.desired, c.desiredCompat, c.observed, c.generated, c.age} {
+	for _, d := range []*prometheus.Desc{
+		c.value, c.lower, c.upper, c.errorRatio, c.biasRatio, c.modelInfo,
+		c.replicas, c.desired, c.desiredCompat, c.observed, c.generated, c.age,
+	} {
 		ch <- d
 	}
 }
@@ -70,6 +88,20 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for i, v := range s.Values {
 			gauge(ch, c.value, v, s.Workload, horizons[i])
+		}
+		if len(s.Lower) == len(s.Values) && len(s.Upper) == len(s.Values) {
+			for i := range s.Values {
+				gauge(ch, c.lower, s.Lower[i], s.Workload, horizons[i])
+				gauge(ch, c.upper, s.Upper[i], s.Workload, horizons[i])
+			}
+		}
+		for _, a := range s.Accuracy {
+			h := model.Duration(time.Duration(a.HorizonSeconds * float64(time.Second))).String()
+			gauge(ch, c.errorRatio, a.ErrorRatio, s.Workload, h)
+			gauge(ch, c.biasRatio, a.BiasRatio, s.Workload, h)
+		}
+		if s.Model != "" {
+			gauge(ch, c.modelInfo, 1, s.Workload, s.Model)
 		}
 		for i, r := range s.DesiredReplicas {
 			gauge(ch, c.replicas, float64(r), s.Workload, horizons[i])

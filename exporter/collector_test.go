@@ -24,6 +24,14 @@ func testSnapshot() forecast.Snapshot {
 		HorizonSeconds:  180,
 		LeadTimeSeconds: 120,
 		Values:          []float64{400, 500, 1000},
+		Lower:           []float64{350, 420, 800},
+		Upper:           []float64{450, 600, 1300},
+		LowerQuantile:   0.1,
+		UpperQuantile:   0.9,
+		Accuracy: []forecast.HorizonAccuracy{
+			{HorizonSeconds: 0, ErrorRatio: 0.05, BiasRatio: -0.01, Samples: 40},
+			{HorizonSeconds: 120, ErrorRatio: 0.125, BiasRatio: -0.0625, Samples: 36},
+		},
 		DesiredReplicas: []int{12, 12, 12},
 		ObservedValue:   380,
 		ObservedAt:      generated,
@@ -48,9 +56,20 @@ kedastral_forecast_age_seconds{workload="checkout"} 90
 # HELP kedastral_forecast_desired_replicas Replicas wanted now, lead time applied: what the scaler serves.
 # TYPE kedastral_forecast_desired_replicas gauge
 kedastral_forecast_desired_replicas{workload="checkout"} 12
+# HELP kedastral_forecast_bias_ratio Bias of the forecasts made horizon ahead over the accuracy window: sum(forecast-actual) / sum|actual|; negative is under-forecasting.
+# TYPE kedastral_forecast_bias_ratio gauge
+kedastral_forecast_bias_ratio{horizon="0s",workload="checkout"} -0.01
+kedastral_forecast_bias_ratio{horizon="2m",workload="checkout"} -0.0625
+# HELP kedastral_forecast_error_ratio WAPE of the forecasts made horizon ahead over the accuracy window: sum|forecast-actual| / sum|actual|.
+# TYPE kedastral_forecast_error_ratio gauge
+kedastral_forecast_error_ratio{horizon="0s",workload="checkout"} 0.05
+kedastral_forecast_error_ratio{horizon="2m",workload="checkout"} 0.125
 # HELP kedastral_forecast_generated_timestamp_seconds Unix time at which the forecast was made.
 # TYPE kedastral_forecast_generated_timestamp_seconds gauge
 kedastral_forecast_generated_timestamp_seconds{workload="checkout"} 1.7723664e+09
+# HELP kedastral_forecast_model_info The model that made the workload's forecast (auto names the one it chose); always 1.
+# TYPE kedastral_forecast_model_info gauge
+kedastral_forecast_model_info{model="baseline",workload="checkout"} 1
 # HELP kedastral_forecast_observed_value Newest load observed when the forecast was made.
 # TYPE kedastral_forecast_observed_value gauge
 kedastral_forecast_observed_value{workload="checkout"} 380
@@ -64,9 +83,39 @@ kedastral_forecast_replicas{horizon="2m",workload="checkout"} 12
 kedastral_forecast_value{horizon="0s",workload="checkout"} 400
 kedastral_forecast_value{horizon="1m",workload="checkout"} 500
 kedastral_forecast_value{horizon="2m",workload="checkout"} 1000
+# HELP kedastral_forecast_value_lower Lower bound of the prediction interval of the load at now + horizon.
+# TYPE kedastral_forecast_value_lower gauge
+kedastral_forecast_value_lower{horizon="0s",workload="checkout"} 350
+kedastral_forecast_value_lower{horizon="1m",workload="checkout"} 420
+kedastral_forecast_value_lower{horizon="2m",workload="checkout"} 800
+# HELP kedastral_forecast_value_upper Upper bound of the prediction interval of the load at now + horizon.
+# TYPE kedastral_forecast_value_upper gauge
+kedastral_forecast_value_upper{horizon="0s",workload="checkout"} 450
+kedastral_forecast_value_upper{horizon="1m",workload="checkout"} 600
+kedastral_forecast_value_upper{horizon="2m",workload="checkout"} 1300
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want)); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestCollectorNoIntervalYet checks that a snapshot made before the model's
+// errors were known has no interval, accuracy or model series: 3 values + 3
+// replicas + 5 per-workload series = 11.
+func TestCollectorNoIntervalYet(t *testing.T) {
+	s := testSnapshot()
+	s.Lower, s.Upper, s.Accuracy, s.Model = nil, nil, nil, ""
+	store := forecast.NewStore()
+	store.Put(s)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(store, nil))
+	n, err := testutil.GatherAndCount(reg, "kedastral_forecast_value_lower", "kedastral_forecast_value_upper",
+		"kedastral_forecast_error_ratio", "kedastral_forecast_bias_ratio", "kedastral_forecast_model_info")
+	if err != nil || n != 0 {
+		t.Errorf("%d interval, accuracy and model series, err %v; want 0, nil", n, err)
+	}
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 11 {
+		t.Errorf("%d series, err %v; want 11, nil", n, err)
 	}
 }
 

@@ -40,8 +40,7 @@ func (Baseline) Predict(history Series, n int) ([]float64, error) {
 	if err := validHistory(history); err != nil {
 		return nil, err
 	}
-	short := ema(history.Values, emaPoints(baselineShortWindow, history.Step))
-	long := ema(history.Values, emaPoints(baselineLongWindow, history.Step))
+	short, long := emas(history.Values, emaPoints(baselineShortWindow, history.Step), emaPoints(baselineLongWindow, history.Step))
 	base := baselineShortWeight*short + (1-baselineShortWeight)*long
 	last := history.Values[len(history.Values)-1]
 	rising := short > long
@@ -69,15 +68,17 @@ func emaPoints(window, step time.Duration) int {
 	return max(1, int(window/step))
 }
 
-// ema returns the exponential moving average of values with α = 2/(n+1),
-// seeded with the first value.
-func ema(values []float64, n int) float64 {
-	alpha := 2 / float64(n+1)
-	avg := values[0]
+// emas returns the exponential moving averages of values with α = 2/(n+1)
+// for n = n1 and n = n2, each seeded with the first value. One pass computes
+// both: the two chains of additions overlap in the processor.
+func emas(values []float64, n1, n2 int) (float64, float64) {
+	a1, a2 := 2/float64(n1+1), 2/float64(n2+1)
+	avg1, avg2 := values[0], values[0]
 	for _, v := range values[1:] {
-		avg += alpha * (v - avg)
+		avg1 += a1 * (v - avg1)
+		avg2 += a2 * (v - avg2)
 	}
-	return avg
+	return avg1, avg2
 }
 
 // hourMeans holds the mean load of each UTC hour of the day.
@@ -88,10 +89,21 @@ type hourMeans struct {
 
 func newHourMeans(s Series) *hourMeans {
 	h := &hourMeans{}
-	for i, v := range s.Values {
-		hour := s.Time(i).UTC().Hour()
+	// The UTC hour of each point, counted along: a call of Time.Hour, or a
+	// division, per point would cost more than the rest of the model.
+	const hourNs = int64(time.Hour)
+	at := s.Start.UnixNano()
+	rem := ((at % hourNs) + hourNs) % hourNs            // time into the hour
+	hour := int((((at - rem) / hourNs % 24) + 24) % 24) // floor, also before 1970
+	step := int64(s.Step)
+	for _, v := range s.Values {
 		h.sum[hour] += v
 		h.count[hour]++
+		for rem += step; rem >= hourNs; rem -= hourNs {
+			if hour++; hour == 24 {
+				hour = 0
+			}
+		}
 	}
 	return h
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/config"
@@ -15,10 +16,13 @@ import (
 	"github.com/HatiCode/kedastral/capacity"
 )
 
-// maxPoints is the most points Prometheus returns per series in one range
-// query; a window/step above it would be refused on every tick. It bounds the
-// number of forecast values too.
+// maxPoints bounds the number of forecast values, like the most points
+// Prometheus returns per series in one range query.
 const maxPoints = 11000
+
+// maxWindowPoints bounds the history a tick reads: five weeks at one-minute
+// steps, room for a weekly season. Sources read long windows in pieces.
+const maxWindowPoints = 5 * 7 * 24 * 60
 
 // Config is the forecaster's configuration file.
 type Config struct {
@@ -85,8 +89,18 @@ type WorkloadConfig struct {
 	Step model.Duration `yaml:"step,omitempty"`
 	// Horizon is how far ahead the forecast reaches: Horizon/Step values.
 	Horizon model.Duration `yaml:"horizon,omitempty"`
-	// Model is the name of the forecasting model.
+	// Model is the name of the forecasting model (see ModelNames).
 	Model string `yaml:"model,omitempty"`
+	// RefitInterval is how often, in the time of the data, a model fits its
+	// parameters again and auto chooses its model again.
+	RefitInterval model.Duration `yaml:"refit_interval,omitempty"`
+	// LowerQuantile and UpperQuantile are the quantiles of the model's own
+	// recent errors that bound the prediction interval.
+	LowerQuantile float64 `yaml:"lower_quantile,omitempty"`
+	UpperQuantile float64 `yaml:"upper_quantile,omitempty"`
+	// AccuracyWindow is how far back past forecasts are compared with what
+	// then happened, for the online accuracy and the prediction interval.
+	AccuracyWindow model.Duration `yaml:"accuracy_window,omitempty"`
 	// Capacity turns the forecast into replicas.
 	Capacity capacity.Policy `yaml:"capacity,omitempty"`
 }
@@ -99,8 +113,13 @@ func DefaultWorkloadConfig() WorkloadConfig {
 		Window:   model.Duration(30 * time.Minute),
 		Step:     model.Duration(time.Minute),
 		Horizon:  model.Duration(30 * time.Minute),
-		Model:    "baseline",
+		Model:    ModelAuto,
 		Capacity: capacity.DefaultPolicy(),
+
+		RefitInterval:  model.Duration(time.Hour),
+		LowerQuantile:  0.1,
+		UpperQuantile:  0.9,
+		AccuracyWindow: model.Duration(time.Hour),
 	}
 }
 
@@ -134,9 +153,9 @@ func (c WorkloadConfig) Validate() error {
 		return errors.New("step must be positive")
 	case c.Window < c.Step:
 		return fmt.Errorf("window %s is shorter than step %s", c.Window, c.Step)
-	case c.Points() > maxPoints:
-		return fmt.Errorf("window %s at step %s is %d points, over the %d Prometheus returns per query",
-			c.Window, c.Step, c.Points(), maxPoints)
+	case c.Points() > maxWindowPoints:
+		return fmt.Errorf("window %s at step %s is %d points, over the limit of %d",
+			c.Window, c.Step, c.Points(), maxWindowPoints)
 	case c.Horizon < c.Step:
 		return fmt.Errorf("horizon %s is shorter than step %s", c.Horizon, c.Step)
 	case c.Horizon%c.Step != 0:
@@ -144,14 +163,31 @@ func (c WorkloadConfig) Validate() error {
 	case c.Steps() > maxPoints:
 		return fmt.Errorf("horizon %s at step %s is %d values, over the limit of %d", c.Horizon, c.Step, c.Steps(), maxPoints)
 	}
-	if err := validQuery(c.Query); err != nil {
+	if err := c.validModel(); err != nil {
 		return err
 	}
-	if _, err := NewModel(c.Model); err != nil {
+	if err := validQuery(c.Query); err != nil {
 		return err
 	}
 	if err := c.Capacity.Validate(); err != nil {
 		return fmt.Errorf("capacity: %w", err)
+	}
+	return nil
+}
+
+// validModel checks the model and its interval and accuracy settings.
+func (c WorkloadConfig) validModel() error {
+	if !slices.Contains(ModelNames(), c.Model) {
+		return fmt.Errorf("%w %q (known: %v)", ErrUnknownModel, c.Model, ModelNames())
+	}
+	switch {
+	case c.RefitInterval <= 0:
+		return errors.New("refit_interval must be positive")
+	case !(c.LowerQuantile >= 0 && c.LowerQuantile < c.UpperQuantile && c.UpperQuantile <= 1):
+		return fmt.Errorf("quantiles must satisfy 0 <= lower_quantile < upper_quantile <= 1, not %g and %g",
+			c.LowerQuantile, c.UpperQuantile)
+	case c.AccuracyWindow < c.Interval:
+		return fmt.Errorf("accuracy_window %s is shorter than interval %s", c.AccuracyWindow, c.Interval)
 	}
 	return nil
 }

@@ -30,10 +30,10 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Load accepted a configuration that does not validate: %v", err)
 		}
 		for _, w := range cfg.Workloads {
-			if w.Steps() < 1 || w.Steps() > maxPoints || w.Points() < 1 || w.Points() > maxPoints || w.Interval <= 0 {
+			if w.Steps() < 1 || w.Steps() > maxPoints || w.Points() < 1 || w.Points() > maxWindowPoints || w.Interval <= 0 {
 				t.Fatalf("workload %q: %d steps, %d points, interval %v", w.Name, w.Steps(), w.Points(), w.Interval)
 			}
-			if _, err := NewModel(w.Model); err != nil {
+			if _, err := NewModel(w.Model, ModelOptions{}); err != nil {
 				t.Fatalf("workload %q: %v", w.Name, err)
 			}
 		}

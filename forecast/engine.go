@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/HatiCode/kedastral/capacity"
 )
 
 // errStaleData is returned by a tick whose newest load is older than the
@@ -41,8 +43,11 @@ type Engine struct {
 	cfg    WorkloadConfig
 	source Source
 	model  Model
-	deps   EngineDeps
-	logger *slog.Logger
+	// active is the model that made the last forecast (auto chooses).
+	active  string
+	tracker *Tracker
+	deps    EngineDeps
+	logger  *slog.Logger
 	// Per-workload children of the shared metric vectors.
 	collectSeconds prometheus.Observer
 	predictSeconds prometheus.Observer
@@ -50,7 +55,10 @@ type Engine struct {
 
 // NewEngine returns the engine of the workload cfg, which must be valid.
 func NewEngine(cfg WorkloadConfig, source Source, deps EngineDeps) (*Engine, error) {
-	m, err := NewModel(cfg.Model)
+	m, err := NewModel(cfg.Model, ModelOptions{
+		RefitInterval: time.Duration(cfg.RefitInterval),
+		EvalHorizon:   time.Duration(cfg.Capacity.LeadTime),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +72,7 @@ func NewEngine(cfg WorkloadConfig, source Source, deps EngineDeps) (*Engine, err
 		cfg:            cfg,
 		source:         source,
 		model:          m,
+		tracker:        NewTracker(time.Duration(cfg.Step), time.Duration(cfg.AccuracyWindow)),
 		deps:           deps,
 		logger:         deps.Logger.With("component", "engine", "workload", cfg.Name),
 		collectSeconds: deps.Metrics.collectSeconds.WithLabelValues(deps.Adapter),
@@ -110,6 +119,7 @@ func (e *Engine) tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	e.tracker.Observe(history)
 	// The model forecasts from the newest point; skip the steps between it and now.
 	ahead := int(now.Sub(history.End()) / step)
 	values, err := e.predict(history, ahead+e.cfg.Steps())
@@ -117,12 +127,18 @@ func (e *Engine) tick(ctx context.Context) error {
 		return err
 	}
 	values = values[ahead:]
+	lower, upper := e.tracker.Interval(values, e.cfg.LowerQuantile, e.cfg.UpperQuantile)
+	e.tracker.Remember(history.Time(len(history.Values)-1+ahead), values)
 	prev := -1
 	if last, ok := e.deps.Store.Get(e.cfg.Name); ok && len(last.DesiredReplicas) > 0 {
 		prev = last.DesiredReplicas[0]
 	}
+	planOn := values
+	if e.cfg.Capacity.PlanOn == capacity.BasisUpper && upper != nil {
+		planOn = upper
+	}
 	began := time.Now()
-	plan, err := e.cfg.Capacity.Plan(values, step, prev)
+	plan, err := e.cfg.Capacity.Plan(planOn, step, prev)
 	e.deps.Metrics.planSeconds.Observe(time.Since(began).Seconds())
 	if err != nil {
 		e.countError(ComponentCapacity, ReasonPlan)
@@ -131,12 +147,18 @@ func (e *Engine) tick(ctx context.Context) error {
 	e.deps.Store.Put(Snapshot{
 		Workload:        e.cfg.Name,
 		Metric:          e.cfg.Metric,
-		Model:           e.model.Name(),
+		Model:           e.active,
+		ConfiguredModel: e.cfg.Model,
 		GeneratedAt:     now,
 		StepSeconds:     step.Seconds(),
 		HorizonSeconds:  time.Duration(e.cfg.Horizon).Seconds(),
 		LeadTimeSeconds: time.Duration(e.cfg.Capacity.LeadTime).Seconds(),
 		Values:          values,
+		Lower:           lower,
+		Upper:           upper,
+		LowerQuantile:   e.cfg.LowerQuantile,
+		UpperQuantile:   e.cfg.UpperQuantile,
+		Accuracy:        e.tracker.Accuracy(),
 		DesiredReplicas: plan,
 		ObservedValue:   history.Values[len(history.Values)-1],
 		ObservedAt:      history.End(),
@@ -181,6 +203,14 @@ func (e *Engine) predict(history Series, n int) ([]float64, error) {
 	if err != nil {
 		e.countError(ComponentModel, ReasonPredict)
 		return nil, fmt.Errorf("predict: %w", err)
+	}
+	if active := activeName(e.model); active != e.active {
+		attrs := []any{"model", active}
+		if a, ok := e.model.(*Auto); ok && e.active != "" {
+			attrs = append(attrs, "previous", e.active, "scores", fmt.Sprint(a.Scores()))
+		}
+		e.logger.Info("Forecasting model chosen", attrs...)
+		e.active = active
 	}
 	return values, nil
 }

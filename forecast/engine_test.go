@@ -13,6 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/common/model"
+
+	"github.com/HatiCode/kedastral/capacity"
 )
 
 // fakeSource serves load(t) on the grid asked for; NaN marks a missing step.
@@ -212,5 +215,80 @@ func TestEngineReadsTheWindow(t *testing.T) {
 	// 30 points a minute apart ending at 12:00 start at 11:31.
 	if want := now.Add(-29 * time.Minute); !gotStart.Equal(want) || !gotEnd.Equal(now) {
 		t.Errorf("range [%v, %v], want [%v, %v]", gotStart, gotEnd, want, now)
+	}
+}
+
+// TestEngineIntervalsAndAccuracy ticks once a minute for 40 minutes over a
+// load of 1000 plus a repeating pseudo-noise of −300..+300 in steps of 100
+// (the minute × 37 mod 7). With a horizon of 5 steps, every horizon has
+// had more than minIntervalSamples forecasts judged after 5 + 10 ticks, so
+// from then on snapshots carry the interval and the accuracy of all 5
+// horizons; and planning on the upper bound plans from it.
+func TestEngineIntervalsAndAccuracy(t *testing.T) {
+	load := func(t time.Time) float64 {
+		return 1000 + 100*float64((t.Unix()/60*37)%7-3)
+	}
+	for _, planOn := range []capacity.Basis{capacity.BasisForecast, capacity.BasisUpper} {
+		t.Run(string(planOn), func(t *testing.T) {
+			cfg := testWorkload()
+			cfg.Model = ModelBaseline
+			cfg.Interval, cfg.Horizon = model.Duration(time.Minute), model.Duration(5*time.Minute)
+			cfg.Capacity.PlanOn, cfg.Capacity.Headroom = planOn, 1
+			now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+			e, store, _ := testEngine(t, cfg, &fakeSource{load: load}, now)
+			e.deps.Now = func() time.Time { return now }
+			var s Snapshot
+			for tick := range 40 {
+				prev, _ := store.Get("checkout")
+				if err := e.Tick(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				s, _ = store.Get("checkout")
+				now = now.Add(time.Minute)
+				if tick < 16 {
+					continue
+				}
+				if len(s.Lower) != 5 || len(s.Upper) != 5 || len(s.Accuracy) != 5 {
+					t.Fatalf("tick %d: %d lower, %d upper, %d accuracy; want 5 each", tick, len(s.Lower), len(s.Upper), len(s.Accuracy))
+				}
+				for i := range s.Values {
+					if s.Lower[i] > s.Upper[i] || s.Lower[i] < 0 {
+						t.Errorf("tick %d: interval %d is [%v, %v]", tick, i, s.Lower[i], s.Upper[i])
+					}
+				}
+				basis := s.Values
+				if planOn == capacity.BasisUpper {
+					basis = s.Upper
+				}
+				want, err := cfg.Capacity.Plan(basis, time.Minute, prev.DesiredReplicas[0])
+				if err != nil || !slices.Equal(s.DesiredReplicas, want) {
+					t.Errorf("tick %d: plan %v, want %v planned on the %s (err %v)", tick, s.DesiredReplicas, want, planOn, err)
+				}
+			}
+			for _, a := range s.Accuracy {
+				if a.Samples < 30 || !(a.ErrorRatio > 0 && a.ErrorRatio < 1) || math.Abs(a.BiasRatio) > a.ErrorRatio {
+					t.Errorf("accuracy %+v: want ≥ 30 samples, 0 < WAPE < 1, |bias| ≤ WAPE", a)
+				}
+			}
+			if s.LowerQuantile != 0.1 || s.UpperQuantile != 0.9 || s.Model != ModelBaseline || s.ConfiguredModel != ModelBaseline {
+				t.Errorf("snapshot quantiles %v, %v, model %q (%q)", s.LowerQuantile, s.UpperQuantile, s.Model, s.ConfiguredModel)
+			}
+		})
+	}
+}
+
+// TestEngineAutoNamesItsChoice checks that with the auto model the snapshot
+// names the model auto chose, and the configuration auto.
+func TestEngineAutoNamesItsChoice(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	cfg := testWorkload()
+	cfg.Model = ModelAuto
+	e, store, _ := testEngine(t, cfg, &fakeSource{load: constant(300)}, now)
+	if err := e.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := store.Get("checkout")
+	if s.ConfiguredModel != ModelAuto || s.Model == ModelAuto || !slices.Contains(ModelNames(), s.Model) {
+		t.Errorf("snapshot model %q, configured %q; want a chosen model, configured auto", s.Model, s.ConfiguredModel)
 	}
 }

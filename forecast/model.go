@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // ErrNonFinite is returned by a model whose history holds NaN or ±Inf.
@@ -22,19 +23,60 @@ type Model interface {
 	Predict(history Series, n int) ([]float64, error)
 }
 
+// Model names.
+const (
+	ModelAuto          = "auto"
+	ModelBaseline      = "baseline"
+	ModelHoltWinters   = "holt_winters"
+	ModelSeasonalNaive = "seasonal_naive"
+)
+
 // ModelNames lists the names NewModel accepts, in alphabetical order.
 func ModelNames() []string {
-	return []string{"baseline"}
+	return []string{ModelAuto, ModelBaseline, ModelHoltWinters, ModelSeasonalNaive}
 }
 
-// NewModel returns the model called name.
-func NewModel(name string) (Model, error) {
+// ModelOptions tunes the models that learn from their history.
+type ModelOptions struct {
+	// RefitInterval is how much newer, in data time, the history must be
+	// than at the last fit before a model fits its parameters again (and
+	// auto chooses again). 0 fits on every prediction.
+	RefitInterval time.Duration
+	// EvalHorizon is the horizon auto judges the models at: the lead time.
+	// Below one step, one step.
+	EvalHorizon time.Duration
+}
+
+// NewModel returns a new model called name. Models that learn keep what they
+// learned between predictions, so each workload needs its own.
+func NewModel(name string, opts ModelOptions) (Model, error) {
 	switch name {
-	case "baseline":
+	case ModelAuto:
+		return NewAuto(opts), nil
+	case ModelBaseline:
 		return Baseline{}, nil
+	case ModelHoltWinters:
+		return NewHoltWinters(opts), nil
+	case ModelSeasonalNaive:
+		return SeasonalNaive{}, nil
 	default:
 		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownModel, name, ModelNames())
 	}
+}
+
+// Chooser is a model that delegates to one of several: Active names the
+// model that made the latest forecast.
+type Chooser interface {
+	Model
+	Active() string
+}
+
+// activeName returns the name of the model that made m's latest forecast.
+func activeName(m Model) string {
+	if c, ok := m.(Chooser); ok {
+		return c.Active()
+	}
+	return m.Name()
 }
 
 // validHistory checks what every model needs of its input.

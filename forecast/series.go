@@ -88,3 +88,23 @@ func (s Series) Fill() (Series, Repairs, error) {
 func notFinite(v float64) bool {
 	return math.IsNaN(v) || math.IsInf(v, 0)
 }
+
+// At returns the value of s at t, linearly between its two nearest points,
+// and false when t is outside s or a neighbouring point is NaN.
+func (s Series) At(t time.Time) (float64, bool) {
+	if len(s.Values) == 0 || t.Before(s.Start) || t.After(s.End()) {
+		return 0, false
+	}
+	pos := float64(t.Sub(s.Start)) / float64(s.Step)
+	i := int(pos)
+	if i >= len(s.Values)-1 {
+		v := s.Values[len(s.Values)-1]
+		return v, !math.IsNaN(v)
+	}
+	frac := pos - float64(i)
+	v := s.Values[i] + frac*(s.Values[i+1]-s.Values[i])
+	if frac == 0 {
+		v = s.Values[i]
+	}
+	return v, !math.IsNaN(v)
+}

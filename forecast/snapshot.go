@@ -15,8 +15,12 @@ type Snapshot struct {
 	Workload string `json:"workload"`
 	// Metric names the load being forecast.
 	Metric string `json:"metric"`
-	// Model is the name of the model that made the forecast.
+	// Model is the name of the model that made the forecast; with the auto
+	// model, the one auto chose.
 	Model string `json:"model"`
+	// ConfiguredModel is the model the workload is configured with, such as
+	// auto.
+	ConfiguredModel string `json:"configuredModel,omitempty"`
 	// GeneratedAt is when the forecast was made: Values[0] is the load
 	// forecast for that instant.
 	GeneratedAt time.Time `json:"generatedAt"`
@@ -28,12 +32,36 @@ type Snapshot struct {
 	LeadTimeSeconds float64 `json:"leadTimeSeconds"`
 	// Values[i] is the load forecast at GeneratedAt + i·StepSeconds.
 	Values []float64 `json:"values"`
+	// Lower and Upper bound the prediction interval of each value, at the
+	// quantiles of LowerQuantile and UpperQuantile of the model's own recent
+	// errors at that horizon. They are absent until such errors are known.
+	Lower         []float64 `json:"lower,omitempty"`
+	Upper         []float64 `json:"upper,omitempty"`
+	LowerQuantile float64   `json:"lowerQuantile,omitempty"`
+	UpperQuantile float64   `json:"upperQuantile,omitempty"`
+	// Accuracy holds, for each horizon with past forecasts to judge, how the
+	// forecasts made that far ahead compared with what then happened.
+	Accuracy []HorizonAccuracy `json:"accuracy,omitempty"`
 	// DesiredReplicas[i] is the replica count to ask for at
 	// GeneratedAt + i·StepSeconds; DesiredReplicas[0] is what to run now.
 	DesiredReplicas []int `json:"desiredReplicas"`
 	// ObservedValue is the newest load observed, at ObservedAt.
 	ObservedValue float64   `json:"observedValue"`
 	ObservedAt    time.Time `json:"observedAt"`
+}
+
+// HorizonAccuracy is the online accuracy of the forecasts made one horizon
+// ahead, over the accuracy window.
+type HorizonAccuracy struct {
+	// HorizonSeconds is how far ahead the forecasts were made.
+	HorizonSeconds float64 `json:"horizonSeconds"`
+	// ErrorRatio is the WAPE: Σ|forecast − actual| / Σ|actual|.
+	ErrorRatio float64 `json:"errorRatio"`
+	// BiasRatio is Σ(forecast − actual) / Σ|actual|: negative when the
+	// forecasts ran low, the dangerous direction for capacity.
+	BiasRatio float64 `json:"biasRatio"`
+	// Samples is the number of forecasts judged.
+	Samples int `json:"samples"`
 }
 
 // Step returns the time between two values.

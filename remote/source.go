@@ -24,59 +24,79 @@ type Source struct {
 	logger *slog.Logger
 }
 
+// maxPointsPerQuery is the most points Prometheus returns per series in one
+// range query; longer ranges are read in pieces.
+const maxPointsPerQuery = 11000
+
 // Range runs the query from start to end at step and returns the load on that
 // grid. Several series are summed point by point (a step where only some
 // series have a value sums those); NaN and ±Inf samples are dropped, counted
-// and logged; steps with no value are NaN for the engine to repair.
+// and logged; steps with no value are NaN for the engine to repair. A range of
+// more than 11,000 steps, the most Prometheus returns per query, is read in
+// pieces.
 func (s *Source) Range(ctx context.Context, start, end time.Time, step time.Duration) (forecast.Series, error) {
-	v, warnings, err := s.client.QueryRange(ctx, s.query, v1.Range{Start: start, End: end, Step: step})
-	if err != nil {
-		var qe *QueryError
-		if errors.As(err, &qe) {
-			s.count(qe.Reason)
-		}
-		return forecast.Series{}, fmt.Errorf("query prometheus: %w", err)
-	}
-	if len(warnings) > 0 {
-		s.logger.Debug("Prometheus warned about the query", "warnings", warnings, "query", truncate(s.query, maxQueryLog))
-	}
-	var matrix model.Matrix
-	switch v := v.(type) {
-	case model.Matrix:
-		matrix = v
-	case nil:
-	default:
-		s.count(forecast.ReasonBadResponse)
-		return forecast.Series{}, fmt.Errorf("query prometheus: range query returned a %s, not a matrix", v.Type())
-	}
-	if len(matrix) == 0 {
-		s.count(forecast.ReasonNoData)
-		return forecast.Series{}, ErrEmptyResult
-	}
-	series, nonFinite := sumOnGrid(matrix, start, end, step)
-	if nonFinite > 0 {
-		s.count(forecast.ReasonNonFinite)
-		s.logger.Warn("Prometheus returned samples that are not finite numbers; they were dropped",
-			"samples", nonFinite, "query", truncate(s.query, maxQueryLog))
-	}
-	return series, nil
-}
-
-// sumOnGrid sums the float samples of matrix onto the grid start, start+step,
-// ..., end. It returns the series (NaN where no series has a finite value) and
-// the number of non-finite samples dropped.
-func sumOnGrid(matrix model.Matrix, start, end time.Time, step time.Duration) (forecast.Series, int) {
 	n := int(end.Sub(start)/step) + 1
 	values := make([]float64, n)
 	for i := range values {
 		values[i] = math.NaN()
 	}
+	series, nonFinite := 0, 0
+	for first := 0; first < n; first += maxPointsPerQuery {
+		last := min(first+maxPointsPerQuery, n) - 1
+		from := start.Add(time.Duration(first) * step)
+		matrix, err := s.queryRange(ctx, v1.Range{Start: from, End: start.Add(time.Duration(last) * step), Step: step})
+		if err != nil {
+			return forecast.Series{}, err
+		}
+		series = max(series, len(matrix))
+		nonFinite += sumOnGrid(values[first:last+1], matrix, from, step)
+	}
+	if series == 0 {
+		s.count(forecast.ReasonNoData)
+		return forecast.Series{}, ErrEmptyResult
+	}
+	if nonFinite > 0 {
+		s.count(forecast.ReasonNonFinite)
+		s.logger.Warn("Prometheus returned samples that are not finite numbers; they were dropped",
+			"samples", nonFinite, "query", truncate(s.query, maxQueryLog))
+	}
+	return forecast.Series{Start: start, Step: step, Values: values}, nil
+}
+
+// queryRange runs one range query and returns its matrix.
+func (s *Source) queryRange(ctx context.Context, r v1.Range) (model.Matrix, error) {
+	v, warnings, err := s.client.QueryRange(ctx, s.query, r)
+	if err != nil {
+		var qe *QueryError
+		if errors.As(err, &qe) {
+			s.count(qe.Reason)
+		}
+		return nil, fmt.Errorf("query prometheus: %w", err)
+	}
+	if len(warnings) > 0 {
+		s.logger.Debug("Prometheus warned about the query", "warnings", warnings, "query", truncate(s.query, maxQueryLog))
+	}
+	switch v := v.(type) {
+	case model.Matrix:
+		return v, nil
+	case nil:
+		return nil, nil
+	default:
+		s.count(forecast.ReasonBadResponse)
+		return nil, fmt.Errorf("query prometheus: range query returned a %s, not a matrix", v.Type())
+	}
+}
+
+// sumOnGrid adds the float samples of matrix onto values, the grid start,
+// start+step, ...: a NaN value takes the first sample, later ones add to it.
+// It returns the number of non-finite samples dropped.
+func sumOnGrid(values []float64, matrix model.Matrix, start time.Time, step time.Duration) int {
 	nonFinite := 0
 	for _, stream := range matrix {
 		for _, sp := range stream.Values {
 			// Prometheus evaluates a range query exactly at start + k·step.
 			k := int(math.Round(float64(sp.Timestamp.Time().Sub(start)) / float64(step)))
-			if k < 0 || k >= n {
+			if k < 0 || k >= len(values) {
 				continue
 			}
 			v := float64(sp.Value)
@@ -91,7 +111,7 @@ func sumOnGrid(matrix model.Matrix, start, end time.Time, step time.Duration) (f
 			}
 		}
 	}
-	return forecast.Series{Start: start, Step: step, Values: values}, nonFinite
+	return nonFinite
 }
 
 func (s *Source) count(reason string) {

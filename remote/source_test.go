@@ -274,3 +274,26 @@ func TestRangeRealPrometheus(t *testing.T) {
 		}
 	})
 }
+
+// TestRangeInPieces reads 25,000 one-second steps, more than the 11,000
+// Prometheus returns per query: three queries (11,000 + 11,000 + 3,000)
+// whose joined values must be time() at every step, with none missing or
+// doubled at the joins.
+func TestRangeInPieces(t *testing.T) {
+	prom := prometheustest.Start(t, prometheustest.Options{})
+	end := time.Now().Truncate(time.Second)
+	start := end.Add(-24999 * time.Second)
+	c, _ := newTestClient(t, prom.URL, 30*time.Second)
+	s, err := c.Source("vector(time())", discard()).Range(context.Background(), start, end, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Values) != 25000 {
+		t.Fatalf("got %d values, want 25000", len(s.Values))
+	}
+	for i, v := range s.Values {
+		if want := float64(s.Time(i).Unix()); v != want {
+			t.Fatalf("value %d = %v, want %v", i, v, want)
+		}
+	}
+}

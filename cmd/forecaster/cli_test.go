@@ -44,7 +44,7 @@ func TestBadCommandLine(t *testing.T) {
 		{name: "query without workload", args: []string{url, "--query=up"}, wantCode: 2, wantMsg: "--workload is required with --query"},
 		{name: "bad duration", args: []string{url, "--query=up", "--workload=a", "--interval=soon"}, wantCode: 2, wantMsg: `not a valid duration string: "soon"`},
 		{name: "bad number", args: []string{url, "--query=up", "--workload=a", "--headroom=lots"}, wantCode: 2, wantMsg: "lots"},
-		{name: "unknown model", args: []string{url, "--query=up", "--workload=a", "--model=prophet"}, wantCode: 2, wantMsg: "enum value must be one of baseline, got 'prophet'"},
+		{name: "unknown model", args: []string{url, "--query=up", "--workload=a", "--model=prophet"}, wantCode: 2, wantMsg: "enum value must be one of auto,baseline,holt_winters,seasonal_naive, got 'prophet'"},
 		{name: "min above max", args: []string{url, "--query=up", "--workload=a", "--min-replicas=10", "--max-replicas=5"}, wantCode: 1, wantMsg: "min_replicas must not be above max_replicas (10 > 5)"},
 		{name: "bad PromQL", args: []string{url, "--query=sum(", "--workload=a"}, wantCode: 1, wantMsg: "parse query"},
 		{name: "no Prometheus", args: []string{"--query=up", "--workload=a"}, wantCode: 1, wantMsg: "no Prometheus to read from"},

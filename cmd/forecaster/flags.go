@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/config"
@@ -39,7 +38,6 @@ type flags struct {
 // addFlags defines every flag of the forecaster on app.
 func addFlags(app *kingpin.Application) *flags {
 	d := forecast.DefaultWorkloadConfig()
-	p := d.Capacity
 	f := &flags{workload: d, workloadFlagsSet: map[string]*bool{}}
 
 	app.Flag("config.file", "YAML file listing the workloads; replaces the workload flags below.").
@@ -56,28 +54,10 @@ func addFlags(app *kingpin.Application) *flags {
 	f.workloadFlag(app, "metric", "Name of the load being forecast, for people (defaults to the query).").StringVar(&w.Metric)
 	f.workloadFlag(app, "query", "PromQL expression of the workload's load; several series are summed.").StringVar(&w.Query)
 	f.workloadFlag(app, "interval", "Time between two forecasts.").Default(d.Interval.String()).SetValue(&w.Interval)
-	f.workloadFlag(app, "window", "History read at each forecast.").Default(d.Window.String()).SetValue(&w.Window)
+	flag := func(name, help string) *kingpin.FlagClause { return f.workloadFlag(app, name, help) }
 	f.workloadFlag(app, "step", "Time between two points of history and of forecast.").Default(d.Step.String()).SetValue(&w.Step)
-	f.workloadFlag(app, "horizon", "How far ahead to forecast; horizon/step values.").Default(d.Horizon.String()).SetValue(&w.Horizon)
-	f.workloadFlag(app, "model", fmt.Sprintf("Forecasting model, one of %v.", forecast.ModelNames())).
-		Default(d.Model).EnumVar(&w.Model, forecast.ModelNames()...)
-	c := &w.Capacity
-	f.workloadFlag(app, "target-per-pod", "Load one pod serves at its target utilisation.").
-		Default(ftoa(p.TargetPerPod)).Float64Var(&c.TargetPerPod)
-	f.workloadFlag(app, "headroom", "Multiplier on the forecast load: 1.2 plans 20% spare capacity.").
-		Default(ftoa(p.Headroom)).Float64Var(&c.Headroom)
-	f.workloadFlag(app, "lead-time", "Time a new pod takes to be ready: the replicas wanted now serve the load at now+lead-time.").
-		Default(p.LeadTime.String()).SetValue(&c.LeadTime)
-	f.workloadFlag(app, "prewarm-window", "Plan for the peak load over [now+lead-time, now+lead-time+prewarm-window].").
-		Default(p.PrewarmWindow.String()).SetValue(&c.PrewarmWindow)
-	f.workloadFlag(app, "min-replicas", "Fewest replicas ever planned.").Default(strconv.Itoa(p.MinReplicas)).IntVar(&c.MinReplicas)
-	f.workloadFlag(app, "max-replicas", "Most replicas ever planned.").Default(strconv.Itoa(p.MaxReplicas)).IntVar(&c.MaxReplicas)
-	f.workloadFlag(app, "up-max-factor", "A scale-up is capped at ceil(previous × factor).").
-		Default(ftoa(p.UpMaxFactor)).Float64Var(&c.UpMaxFactor)
-	f.workloadFlag(app, "down-max-percent", "A scale-down is capped at floor(previous × (1 − percent/100)).").
-		Default(ftoa(p.DownMaxPercent)).Float64Var(&c.DownMaxPercent)
-	f.workloadFlag(app, "rounding", "How a fractional replica count becomes whole: ceil, floor or round.").
-		Default(string(p.Rounding)).EnumVar((*string)(&c.Rounding), "ceil", "floor", "round")
+	cli.AddModelFlags(flag, w)
+	cli.AddCapacityFlags(flag, &w.Capacity)
 
 	f.web = *kingpinflag.AddFlags(app, ":8081")
 	promslogflag.AddFlags(app, &f.log)
@@ -166,8 +146,4 @@ func (f *flags) config() (*forecast.Config, error) {
 		return nil, errors.New("no Prometheus to read from: set --prometheus.url or prometheus.url in the config file")
 	}
 	return cfg, nil
-}
-
-func ftoa(v float64) string {
-	return strconv.FormatFloat(v, 'g', -1, 64)
 }

@@ -1,0 +1,149 @@
+package forecast
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// minIntervalSamples is the fewest judged forecasts at a horizon from which
+// the prediction interval at that horizon is drawn.
+const minIntervalSamples = 10
+
+// Tracker remembers the forecasts of one workload, compares each value with
+// the load then observed, and keeps the pairs of the last window per horizon:
+// the online accuracy (WAPE and bias) and the prediction intervals come from
+// them. A Tracker is not safe for concurrent use: each engine has its own.
+type Tracker struct {
+	step   time.Duration
+	window time.Duration
+	// pending are the forecasts whose values are not all judged yet, oldest
+	// first.
+	pending []pendingForecast
+	// judged[i] holds the pairs of forecasts made i steps ahead, oldest first.
+	judged [][]judgedPair
+}
+
+type pendingForecast struct {
+	at     time.Time // when values[0] applies
+	values []float64
+	next   int // the first value not judged yet
+}
+
+type judgedPair struct {
+	at               time.Time // the time the value forecast
+	forecast, actual float64
+}
+
+// NewTracker returns a Tracker for forecasts of values at step intervals,
+// keeping what it judged over window.
+func NewTracker(step, window time.Duration) *Tracker {
+	return &Tracker{step: step, window: window}
+}
+
+// Remember records a forecast: values[i] is the load forecast at at + i·step.
+func (t *Tracker) Remember(at time.Time, values []float64) {
+	if len(t.judged) < len(values) {
+		t.judged = append(t.judged, make([][]judgedPair, len(values)-len(t.judged))...)
+	}
+	t.pending = append(t.pending, pendingForecast{at: at, values: slices.Clone(values)})
+}
+
+// Observe judges every remembered value whose time history now covers,
+// taking the actual load at that time from history (linearly between its
+// points), and forgets pairs older than the window.
+func (t *Tracker) Observe(history Series) {
+	if len(history.Values) == 0 {
+		return
+	}
+	end := history.End()
+	kept := t.pending[:0]
+	for _, p := range t.pending {
+		for ; p.next < len(p.values); p.next++ {
+			at := p.at.Add(time.Duration(p.next) * t.step)
+			if at.After(end) {
+				break
+			}
+			actual, ok := history.At(at)
+			if !ok {
+				continue // before the history: nothing to judge it by
+			}
+			t.judged[p.next] = append(t.judged[p.next], judgedPair{at: at, forecast: p.values[p.next], actual: actual})
+		}
+		if p.next < len(p.values) {
+			kept = append(kept, p)
+		}
+	}
+	clear(t.pending[len(kept):])
+	t.pending = kept
+	oldest := end.Add(-t.window)
+	for i, pairs := range t.judged {
+		drop := 0
+		for drop < len(pairs) && pairs[drop].at.Before(oldest) {
+			drop++
+		}
+		if drop > 0 {
+			t.judged[i] = slices.Delete(pairs, 0, drop)
+		}
+	}
+}
+
+// Accuracy returns, for every horizon with judged forecasts whose actual
+// load was not all zero, the WAPE and bias over the window.
+func (t *Tracker) Accuracy() []HorizonAccuracy {
+	var out []HorizonAccuracy
+	for i, pairs := range t.judged {
+		var absErr, sumErr, absActual float64
+		for _, p := range pairs {
+			absErr += math.Abs(p.forecast - p.actual)
+			sumErr += p.forecast - p.actual
+			absActual += math.Abs(p.actual)
+		}
+		if len(pairs) == 0 || (absActual == 0 && absErr != 0) {
+			continue
+		}
+		a := HorizonAccuracy{HorizonSeconds: (time.Duration(i) * t.step).Seconds(), Samples: len(pairs)}
+		if absActual > 0 {
+			a.ErrorRatio, a.BiasRatio = absErr/absActual, sumErr/absActual
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// Interval returns the bounds of a prediction interval around values: at
+// each horizon, the value plus the lower and upper quantiles of the errors
+// (actual − forecast) judged at that horizon, floored at 0. It returns nil,
+// nil until every horizon has minIntervalSamples errors.
+func (t *Tracker) Interval(values []float64, lowerQ, upperQ float64) (lower, upper []float64) {
+	if len(t.judged) < len(values) {
+		return nil, nil
+	}
+	errs := make([]float64, 0, 64)
+	lower, upper = make([]float64, len(values)), make([]float64, len(values))
+	for i, v := range values {
+		if len(t.judged[i]) < minIntervalSamples {
+			return nil, nil
+		}
+		errs = errs[:0]
+		for _, p := range t.judged[i] {
+			errs = append(errs, p.actual-p.forecast)
+		}
+		slices.Sort(errs)
+		lower[i] = math.Max(v+quantile(errs, lowerQ), 0)
+		upper[i] = math.Max(v+quantile(errs, upperQ), lower[i])
+	}
+	return lower, upper
+}
+
+// quantile returns the q-quantile of sorted, interpolating linearly between
+// order statistics (the definition of numpy's default and R's type 7).
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	i := int(pos)
+	if i >= len(sorted)-1 {
+		return sorted[len(sorted)-1]
+	}
+	frac := pos - float64(i)
+	return sorted[i] + frac*(sorted[i+1]-sorted[i])
+}
