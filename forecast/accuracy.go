@@ -147,3 +147,34 @@ func quantile(sorted []float64, q float64) float64 {
 	frac := pos - float64(i)
 	return sorted[i] + frac*(sorted[i+1]-sorted[i])
 }
+
+// seedOrigins is how many more origins than horizon steps Seed replays, so
+// that every horizon gets at least minIntervalSamples judged forecasts.
+const seedOrigins = 2 * minIntervalSamples
+
+// Seed judges the forecasts m would have made from the newest origins of
+// history: from each of the last steps + 2·minIntervalSamples points, steps
+// values ahead, as far as history reaches. A tracker that starts empty then
+// has an interval and an accuracy from its first forecast rather than a
+// horizon and ten ticks later. m must be a model of its own: replaying fits
+// it on older histories.
+func (t *Tracker) Seed(m Model, history Series, steps int) {
+	last := len(history.Values) - 1
+	if len(t.judged) < steps {
+		t.judged = append(t.judged, make([][]judgedPair, steps-len(t.judged))...)
+	}
+	for o := max(0, last-steps-seedOrigins); o < last; o++ {
+		past := Series{Start: history.Start, Step: history.Step, Values: history.Values[:o+1]}
+		n := min(steps, last-o+1)
+		values, err := m.Predict(past, n)
+		if err != nil || len(values) != n {
+			continue
+		}
+		for i, v := range values {
+			at := history.Time(o + i)
+			t.judged[i] = append(t.judged[i], judgedPair{at: at, forecast: v, actual: history.Values[o+i]})
+		}
+	}
+	// Pairs must stay in time order per horizon for the window to expire
+	// them; origins were replayed oldest first, so they are.
+}

@@ -157,3 +157,13 @@ func evalCopy(m Model) Model {
 	}
 	return c
 }
+
+// replayCopy returns a model that forecasts like m did last, for replaying
+// past origins without changing m: auto's active model, and a Holt-Winters
+// frozen at its last fit.
+func replayCopy(m Model) Model {
+	if a, ok := m.(*Auto); ok {
+		m = a.candidates[a.active]
+	}
+	return evalCopy(m)
+}

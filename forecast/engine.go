@@ -46,6 +46,7 @@ type Engine struct {
 	// active is the model that made the last forecast (auto chooses).
 	active  string
 	tracker *Tracker
+	seeded  bool
 	deps    EngineDeps
 	logger  *slog.Logger
 	// Per-workload children of the shared metric vectors.
@@ -127,6 +128,10 @@ func (e *Engine) tick(ctx context.Context) error {
 		return err
 	}
 	values = values[ahead:]
+	if !e.seeded {
+		e.seeded = true
+		e.tracker.Seed(replayCopy(e.model), history, e.cfg.Steps())
+	}
 	lower, upper := e.tracker.Interval(values, e.cfg.LowerQuantile, e.cfg.UpperQuantile)
 	e.tracker.Remember(history.Time(len(history.Values)-1+ahead), values)
 	prev := -1

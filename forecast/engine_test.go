@@ -220,10 +220,11 @@ func TestEngineReadsTheWindow(t *testing.T) {
 
 // TestEngineIntervalsAndAccuracy ticks once a minute for 40 minutes over a
 // load of 1000 plus a repeating pseudo-noise of −300..+300 in steps of 100
-// (the minute × 37 mod 7). With a horizon of 5 steps, every horizon has
-// had more than minIntervalSamples forecasts judged after 5 + 10 ticks, so
-// from then on snapshots carry the interval and the accuracy of all 5
-// horizons; and planning on the upper bound plans from it.
+// (the minute × 37 mod 7). The first tick replays the model over its 30-point
+// window: from the origins 29 − 5 − 20 = 4 to 28, horizon i is judged from
+// the 25 − i origins whose target is in the window, at least 21 ≥ 10. So
+// every snapshot, the first included, carries the interval and the accuracy
+// of all 5 horizons; and planning on the upper bound plans from it.
 func TestEngineIntervalsAndAccuracy(t *testing.T) {
 	load := func(t time.Time) float64 {
 		return 1000 + 100*float64((t.Unix()/60*37)%7-3)
@@ -245,9 +246,6 @@ func TestEngineIntervalsAndAccuracy(t *testing.T) {
 				}
 				s, _ = store.Get("checkout")
 				now = now.Add(time.Minute)
-				if tick < 16 {
-					continue
-				}
 				if len(s.Lower) != 5 || len(s.Upper) != 5 || len(s.Accuracy) != 5 {
 					t.Fatalf("tick %d: %d lower, %d upper, %d accuracy; want 5 each", tick, len(s.Lower), len(s.Upper), len(s.Accuracy))
 				}
@@ -260,7 +258,11 @@ func TestEngineIntervalsAndAccuracy(t *testing.T) {
 				if planOn == capacity.BasisUpper {
 					basis = s.Upper
 				}
-				want, err := cfg.Capacity.Plan(basis, time.Minute, prev.DesiredReplicas[0])
+				prevPlan := -1
+				if tick > 0 {
+					prevPlan = prev.DesiredReplicas[0]
+				}
+				want, err := cfg.Capacity.Plan(basis, time.Minute, prevPlan)
 				if err != nil || !slices.Equal(s.DesiredReplicas, want) {
 					t.Errorf("tick %d: plan %v, want %v planned on the %s (err %v)", tick, s.DesiredReplicas, want, planOn, err)
 				}
@@ -290,5 +292,25 @@ func TestEngineAutoNamesItsChoice(t *testing.T) {
 	s, _ := store.Get("checkout")
 	if s.ConfiguredModel != ModelAuto || s.Model == ModelAuto || !slices.Contains(ModelNames(), s.Model) {
 		t.Errorf("snapshot model %q, configured %q; want a chosen model, configured auto", s.Model, s.ConfiguredModel)
+	}
+}
+
+// TestEngineSeedNeedsHistory checks that a window too short to judge ten
+// forecasts per horizon gives no interval at first: 8 points and a horizon
+// of 5 replay origins 0..6, and horizon 4 is judged only from origins 0..3.
+func TestEngineSeedNeedsHistory(t *testing.T) {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	cfg := testWorkload()
+	cfg.Window, cfg.Horizon = model.Duration(8*time.Minute), model.Duration(5*time.Minute)
+	e, store, _ := testEngine(t, cfg, &fakeSource{load: constant(100)}, now)
+	if err := e.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := store.Get("checkout")
+	if s.Lower != nil || s.Upper != nil {
+		t.Errorf("interval %v, %v from 8 points; want none yet", s.Lower, s.Upper)
+	}
+	if len(s.Accuracy) != 5 || s.Accuracy[4].Samples != 4 || s.Accuracy[0].ErrorRatio != 0 {
+		t.Errorf("accuracy %+v; want 5 horizons, 4 samples at 4m, exact on a constant", s.Accuracy)
 	}
 }
