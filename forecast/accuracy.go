@@ -31,7 +31,7 @@ type pendingForecast struct {
 }
 
 type judgedPair struct {
-	at               time.Time // the time the value forecast
+	at               int64 // the time the value forecast, Unix nanoseconds
 	forecast, actual float64
 }
 
@@ -68,7 +68,7 @@ func (t *Tracker) Observe(history Series) {
 			if !ok {
 				continue // before the history: nothing to judge it by
 			}
-			t.judged[p.next] = append(t.judged[p.next], judgedPair{at: at, forecast: p.values[p.next], actual: actual})
+			t.judged[p.next] = append(t.judged[p.next], judgedPair{at: at.UnixNano(), forecast: p.values[p.next], actual: actual})
 		}
 		if p.next < len(p.values) {
 			kept = append(kept, p)
@@ -76,10 +76,10 @@ func (t *Tracker) Observe(history Series) {
 	}
 	clear(t.pending[len(kept):])
 	t.pending = kept
-	oldest := end.Add(-t.window)
+	oldest := end.Add(-t.window).UnixNano()
 	for i, pairs := range t.judged {
 		drop := 0
-		for drop < len(pairs) && pairs[drop].at.Before(oldest) {
+		for drop < len(pairs) && pairs[drop].at < oldest {
 			drop++
 		}
 		if drop > 0 {
@@ -171,7 +171,7 @@ func (t *Tracker) Seed(m Model, history Series, steps int) {
 			continue
 		}
 		for i, v := range values {
-			at := history.Time(o + i)
+			at := history.Time(o + i).UnixNano()
 			t.judged[i] = append(t.judged[i], judgedPair{at: at, forecast: v, actual: history.Values[o+i]})
 		}
 	}
