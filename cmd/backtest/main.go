@@ -1,0 +1,258 @@
+// Command backtest replays a load history through the forecaster's own
+// forecast and capacity code and compares the predictive plan with a
+// reactive HPA-style policy and a perfect-foresight oracle, on a simulated
+// cluster whose pods take the lead time to become ready.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+
+	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/backtest"
+	"github.com/HatiCode/kedastral/internal/cli"
+	"github.com/HatiCode/kedastral/internal/trace"
+	"github.com/HatiCode/kedastral/remote"
+)
+
+func main() {
+	os.Exit(runBacktest(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// flags holds the parsed command line.
+type flags struct {
+	trace         string
+	promURL       string
+	promTimeout   model.Duration
+	query         string
+	start, end    string
+	step          model.Duration
+	trainFraction float64
+	evalHorizon   model.Duration
+	hpa           backtest.HPA
+	hpaStab       model.Duration
+	sweep         string
+	format        string
+	title         string
+	forecastsOut  string
+	plot          string
+	workload      forecast.WorkloadConfig
+	log           promslog.Config
+}
+
+func addFlags(app *kingpin.Application) *flags {
+	f := &flags{workload: forecast.DefaultWorkloadConfig()}
+	w := &f.workload
+	// Defaults for a replay: history for a weekly season, a target per pod
+	// chosen from the trace, and bounds that do not bind.
+	w.Window = model.Duration(15 * 24 * time.Hour)
+	w.Capacity.TargetPerPod, w.Capacity.MinReplicas, w.Capacity.MaxReplicas = 0, 1, 100000
+	w.AccuracyWindow = 0
+
+	app.Flag("trace", "CSV file of timestamp,value rows to replay (unix seconds).").PlaceHolder("<file.csv>").StringVar(&f.trace)
+	app.Flag("prometheus.url", "Replay a range read from this Prometheus instead of a trace (with --query, --start, --end, --step).").
+		PlaceHolder("<url>").StringVar(&f.promURL)
+	app.Flag("prometheus.timeout", "Time limit of each range query.").Default("2m").SetValue(&f.promTimeout)
+	app.Flag("query", "PromQL of the load, with --prometheus.url; several series are summed.").StringVar(&f.query)
+	app.Flag("start", "Start of the range, RFC 3339 or unix seconds.").StringVar(&f.start)
+	app.Flag("end", "End of the range, RFC 3339 or unix seconds.").StringVar(&f.end)
+	app.Flag("step", "Step of the range.").Default("1m").SetValue(&f.step)
+
+	cli.AddModelFlags(app.Flag, w)
+	cli.AddCapacityFlags(app.Flag, &w.Capacity)
+	app.GetFlag("target-per-pod").Help("Load one pod serves at its target utilisation; 0 takes the mean of the training part / 10.")
+	app.GetFlag("max-replicas").Help("Most replicas ever planned; high by default so that no policy is capped.")
+	app.GetFlag("accuracy-window").Help("How far back forecasts are compared with what then happened (accuracy and intervals); 0 is 60 steps.")
+
+	app.Flag("train-fraction", "Share of the time span before the scored test part.").Default("0.7").Float64Var(&f.trainFraction)
+	app.Flag("eval-horizon", "How far ahead forecasts are scored; 0 is the lead time (at least one step).").Default("0s").SetValue(&f.evalHorizon)
+	d := backtest.DefaultHPA()
+	app.Flag("hpa.tolerance", "HPA tolerance: desired counts within this ratio of the current one are ignored (predictive and reactive).").
+		Default(strconv.FormatFloat(d.Tolerance, 'g', -1, 64)).Float64Var(&f.hpa.Tolerance)
+	app.Flag("hpa.scale-down-stabilization", "HPA scale-down stabilisation window (predictive and reactive).").
+		Default(model.Duration(d.ScaleDownStabilization).String()).SetValue(&f.hpaStab)
+	app.Flag("sweep-headroom", "Comma-separated headrooms: score predictive and reactive at each, and compare them at equal replica-hours.").
+		PlaceHolder("1,1.1,1.2").StringVar(&f.sweep)
+	app.Flag("format", "Output: table, json or markdown.").Default("table").EnumVar(&f.format, "table", "json", "markdown")
+	app.Flag("title", "Title of the markdown section; the trace's file name by default.").StringVar(&f.title)
+	app.Flag("forecasts-out", "Write timestamp,actual,forecast of every scored point to this CSV file.").PlaceHolder("<file.csv>").StringVar(&f.forecastsOut)
+	app.Flag("plot", "Write an SVG plot of the test part to this file.").PlaceHolder("<file.svg>").StringVar(&f.plot)
+	promslogflag.AddFlags(app, &f.log)
+	cli.SetEnvars(app)
+	return f
+}
+
+// runBacktest is the whole program; it returns the exit code.
+func runBacktest(args []string, stdout, stderr io.Writer) int {
+	app := kingpin.New("backtest", "Kedastral backtest: replays a load history through the forecaster's forecast and capacity code, "+
+		"and compares the predictive plan with reactive scaling and a perfect-foresight oracle.")
+	app.Version(version.Print("backtest"))
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	f := addFlags(app)
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "backtest: %v\n", err)
+		return 2
+	}
+	f.log.Writer = stderr
+	logger := promslog.New(&f.log)
+	opts, err := f.options()
+	if err != nil {
+		fmt.Fprintf(stderr, "backtest: %v\n", err)
+		return 2
+	}
+	opts.Logger = logger
+	opts.Verbose = f.log.Level.String() == "debug"
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	history, err := f.history(ctx, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "backtest: %v\n", err)
+		return 1
+	}
+	res, err := backtest.Run(ctx, history, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "backtest: %v\n", err)
+		return 1
+	}
+	if err := f.write(res, stdout); err != nil {
+		fmt.Fprintf(stderr, "backtest: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// options checks the flags and turns them into backtest options.
+func (f *flags) options() (backtest.Options, error) {
+	switch {
+	case f.trace == "" && f.promURL == "":
+		return backtest.Options{}, errors.New("--trace or --prometheus.url is required")
+	case f.trace != "" && f.promURL != "":
+		return backtest.Options{}, errors.New("--trace and --prometheus.url cannot be used together")
+	case f.promURL != "" && (f.query == "" || f.start == "" || f.end == ""):
+		return backtest.Options{}, errors.New("--prometheus.url needs --query, --start and --end")
+	}
+	f.hpa.ScaleDownStabilization = time.Duration(f.hpaStab)
+	opts := backtest.Options{
+		Workload:      f.workload,
+		TrainFraction: f.trainFraction,
+		EvalHorizon:   time.Duration(f.evalHorizon),
+		HPA:           f.hpa,
+	}
+	if f.sweep != "" {
+		for _, s := range strings.Split(f.sweep, ",") {
+			h, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || !(h > 0) {
+				return backtest.Options{}, fmt.Errorf("--sweep-headroom: %q is not a positive number", s)
+			}
+			opts.Headrooms = append(opts.Headrooms, h)
+		}
+	}
+	return opts, nil
+}
+
+// history reads the trace file or the Prometheus range.
+func (f *flags) history(ctx context.Context, logger interface {
+	Info(string, ...any)
+},
+) (forecast.Series, error) {
+	if f.trace != "" {
+		points, err := trace.ReadFile(f.trace)
+		if err != nil {
+			return forecast.Series{}, err
+		}
+		return backtest.FromPoints(points)
+	}
+	start, err := parseTime(f.start)
+	if err != nil {
+		return forecast.Series{}, fmt.Errorf("--start: %w", err)
+	}
+	end, err := parseTime(f.end)
+	if err != nil {
+		return forecast.Series{}, fmt.Errorf("--end: %w", err)
+	}
+	step := time.Duration(f.step)
+	if step <= 0 || !end.After(start) {
+		return forecast.Series{}, errors.New("--end must be after --start and --step positive")
+	}
+	client, err := remote.NewClient(remote.ClientOptions{
+		URL: f.promURL, HTTP: config.DefaultHTTPClientConfig, Timeout: time.Duration(f.promTimeout),
+	})
+	if err != nil {
+		return forecast.Series{}, err
+	}
+	logger.Info("Reading the range from Prometheus", "start", start, "end", end, "step", step)
+	src := client.Source(f.query, promslog.NewNopLogger())
+	return src.Range(ctx, start, end, step)
+}
+
+// parseTime reads RFC 3339 or unix seconds.
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	sec, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor unix seconds", s)
+	}
+	return time.Unix(0, int64(sec*1e9)).UTC(), nil
+}
+
+// write prints the result and writes the optional files.
+func (f *flags) write(res *backtest.Result, stdout io.Writer) error {
+	if f.forecastsOut != "" {
+		if err := writeFile(f.forecastsOut, res.WriteForecastsCSV); err != nil {
+			return err
+		}
+	}
+	if f.plot != "" {
+		if err := writeFile(f.plot, res.WritePlot); err != nil {
+			return err
+		}
+	}
+	switch f.format {
+	case "json":
+		return res.WriteJSON(stdout)
+	case "markdown":
+		title := f.title
+		if title == "" {
+			title = strings.TrimSuffix(filepath.Base(f.trace), filepath.Ext(f.trace))
+		}
+		return res.WriteMarkdown(stdout, title)
+	default:
+		return res.WriteTable(stdout)
+	}
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	file, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(file); err != nil {
+		file.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := file.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,552 @@
+package backtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+
+	"github.com/HatiCode/kedastral/capacity"
+	"github.com/HatiCode/kedastral/forecast"
+)
+
+// Days in steps, for the naive baselines.
+const (
+	day  = 24 * time.Hour
+	week = 7 * day
+)
+
+// Options configures a backtest.
+type Options struct {
+	// Workload holds the forecast and capacity settings, as the forecaster
+	// reads them; Name, Query, Step and Interval are set by the backtest.
+	// A Capacity.TargetPerPod of 0 means the mean of the training part / 10.
+	Workload forecast.WorkloadConfig
+	// TrainFraction is the share of the time span before the scored part.
+	TrainFraction float64
+	// EvalHorizon is how far ahead forecasts are scored; 0 means the lead
+	// time. It is rounded up to whole steps, at least one.
+	EvalHorizon time.Duration
+	// HPA is the Horizontal Pod Autoscaler behaviour between a desired
+	// replica count and the replicas asked for, for the predictive and the
+	// reactive policies.
+	HPA HPA
+	// Headrooms, when set, are the headrooms of a sweep: both the predictive
+	// and the reactive policies are scored at each.
+	Headrooms []float64
+	// Logger receives progress; nil discards it.
+	Logger *slog.Logger
+	// Verbose passes the engine's own logs (model choices, gaps) to Logger.
+	Verbose bool
+}
+
+// HPA is how the Horizontal Pod Autoscaler turns a desired replica count
+// into the count it asks for: changes within Tolerance of the current count
+// are ignored, scale-ups apply at once, and scale-downs wait for the highest
+// desired count of the last ScaleDownStabilization to come down. Kubernetes'
+// defaults are 0.1 and 5 minutes.
+type HPA struct {
+	Tolerance              float64
+	ScaleDownStabilization time.Duration
+}
+
+// DefaultHPA returns Kubernetes' default HPA behaviour.
+func DefaultHPA() HPA {
+	return HPA{Tolerance: 0.1, ScaleDownStabilization: 5 * time.Minute}
+}
+
+// Result is what a backtest measured.
+type Result struct {
+	Trace    TraceSummary  `json:"trace"`
+	Settings Settings      `json:"settings"`
+	Forecast ForecastScore `json:"forecast"`
+	Policies Policies      `json:"policies"`
+	// Sweep holds the policies at each headroom of Options.Headrooms.
+	Sweep []SweepPoint `json:"sweep,omitempty"`
+	// ElapsedSeconds is how long the replay took.
+	ElapsedSeconds float64 `json:"elapsedSeconds"`
+
+	// Points are the scored forecasts, in time order.
+	Points []ScoredPoint `json:"-"`
+	// Timeline is the test part, step by step, for plots.
+	Timeline []TimelinePoint `json:"-"`
+}
+
+// TraceSummary describes the replayed history.
+type TraceSummary struct {
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	StepSeconds float64   `json:"stepSeconds"`
+	Points      int       `json:"points"`
+	Missing     int       `json:"missing"`
+	TestStart   time.Time `json:"testStart"`
+	TestPoints  int       `json:"testPoints"`
+}
+
+// Settings are the settings the backtest ran with, defaults resolved.
+type Settings struct {
+	Model                  string  `json:"model"`
+	TargetPerPod           float64 `json:"targetPerPod"`
+	Headroom               float64 `json:"headroom"`
+	LeadTimeSeconds        float64 `json:"leadTimeSeconds"`
+	StartupSteps           int     `json:"startupSteps"`
+	MinReplicas            int     `json:"minReplicas"`
+	MaxReplicas            int     `json:"maxReplicas"`
+	WindowSeconds          float64 `json:"windowSeconds"`
+	TrainFraction          float64 `json:"trainFraction"`
+	HPATolerance           float64 `json:"hpaTolerance"`
+	ScaleDownStabilization float64 `json:"scaleDownStabilizationSeconds"`
+}
+
+// ForecastScore is the accuracy of the forecasts made Horizon ahead over the
+// test part, with the naive forecasts scored on the same points.
+type ForecastScore struct {
+	Horizon        string  `json:"horizon"`
+	HorizonSeconds float64 `json:"horizonSeconds"`
+	Points         int     `json:"points"`
+	// WAPE is Σ|forecast − actual| / Σ|actual|.
+	WAPE float64 `json:"wape"`
+	// MASE is the mean absolute error over the in-sample mean absolute
+	// error of the one-step naive forecast on the training part.
+	MASE float64 `json:"mase"`
+	// Bias is Σ(forecast − actual) / Σ|actual|: negative runs low.
+	Bias float64 `json:"bias"`
+	// Coverage is the share of actuals inside the prediction interval, over
+	// the IntervalPoints points that had one.
+	Coverage       *float64 `json:"coverage,omitempty"`
+	IntervalPoints int      `json:"intervalPoints"`
+	// Baselines are the naive forecasts' WAPE on the same points.
+	Baselines NaiveScores `json:"baselines"`
+	// Models counts the ticks made by each model (auto changes its choice).
+	Models map[string]int `json:"models"`
+	// FailedTicks counts ticks that published no forecast (gaps in the data
+	// longer than allowed).
+	FailedTicks int `json:"failedTicks"`
+}
+
+// NaiveScores are the WAPE of the three naive forecasts; nil when the trace
+// is too short for one.
+type NaiveScores struct {
+	LastValue         *float64 `json:"lastValue"`
+	SameTimeYesterday *float64 `json:"sameTimeYesterday,omitempty"`
+	SameTimeLastWeek  *float64 `json:"sameTimeLastWeek,omitempty"`
+}
+
+// Best returns the name and WAPE of the best naive forecast.
+func (n NaiveScores) Best() (string, float64) {
+	name, best := "", math.Inf(1)
+	for _, c := range []struct {
+		name string
+		v    *float64
+	}{{"last value", n.LastValue}, {"same time yesterday", n.SameTimeYesterday}, {"same time last week", n.SameTimeLastWeek}} {
+		if c.v != nil && *c.v < best {
+			name, best = c.name, *c.v
+		}
+	}
+	return name, best
+}
+
+// Policies are the three scaling policies scored on the test part.
+type Policies struct {
+	Predictive PolicyScore `json:"predictive"`
+	Reactive   PolicyScore `json:"reactive"`
+	Oracle     PolicyScore `json:"oracle"`
+}
+
+// PolicyScore is what a policy cost and how well it served the load.
+type PolicyScore struct {
+	// ReplicaHours is Σ ready replicas × step.
+	ReplicaHours float64 `json:"replicaHours"`
+	// UnderProvisionedRatio is the share of scored time when the load was
+	// above the capacity of the ready replicas (ready × target per pod).
+	UnderProvisionedRatio float64 `json:"underProvisionedRatio"`
+	// UnservedRatio is Σ max(0, load − capacity) / Σ load.
+	UnservedRatio float64 `json:"unservedRatio"`
+	// ScaleEvents counts the changes of the replicas asked for.
+	ScaleEvents int `json:"scaleEvents"`
+}
+
+// SweepPoint is both policies at one headroom.
+type SweepPoint struct {
+	Headroom   float64     `json:"headroom"`
+	Predictive PolicyScore `json:"predictive"`
+	Reactive   PolicyScore `json:"reactive"`
+	// ReactiveAtEqualCost is the reactive policy's under-provisioned ratio
+	// at the predictive policy's replica-hours, interpolated along the
+	// reactive sweep; nil outside its range.
+	ReactiveAtEqualCost *float64 `json:"reactiveUnderProvisionedAtEqualCost,omitempty"`
+}
+
+// ScoredPoint is one forecast scored: the load at T, and the forecast of it
+// made one evaluation horizon earlier, with its interval (NaN when none).
+type ScoredPoint struct {
+	T                time.Time
+	Actual, Forecast float64
+	Lower, Upper     float64
+}
+
+// TimelinePoint is one step of the test part: the load and the capacity
+// (ready replicas × target per pod) of each policy.
+type TimelinePoint struct {
+	T                            time.Time
+	Actual                       float64
+	Predictive, Reactive, Oracle float64
+}
+
+// tick is what one engine tick published.
+type tick struct {
+	ok    bool
+	basis []float64 // the values the engine planned on
+	// The forecast, lower and upper bounds at the evaluation horizon.
+	forecast, lower, upper float64
+}
+
+// run holds the state of one backtest.
+type run struct {
+	opts    Options
+	history forecast.Series
+	cfg     forecast.WorkloadConfig
+	step    time.Duration
+	startup int // steps a pod takes to be ready, at least 1
+	evalK   int // evaluation horizon in steps
+	warm    int // index of the first tick
+	test    int // index of the first scored step
+	ticks   []tick
+	models  map[string]int
+	failed  int
+}
+
+// Run replays history (a regular grid; NaN where nothing was observed)
+// through the forecaster's engine, one tick per step with the clock at that
+// step, and scores the forecasts and the three policies on the part after
+// TrainFraction of the span.
+func Run(ctx context.Context, history forecast.Series, opts Options) (*Result, error) {
+	began := time.Now()
+	r, err := newRun(history, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.replay(ctx); err != nil {
+		return nil, err
+	}
+	res := &Result{
+		Trace:    r.summary(),
+		Settings: r.settings(),
+	}
+	res.Forecast, res.Points = r.scoreForecast()
+	h := r.cfg.Capacity.Headroom
+	res.Policies, res.Timeline, err = r.policies(h, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(opts.Headrooms) > 0 {
+		if res.Sweep, err = r.sweep(opts.Headrooms); err != nil {
+			return nil, err
+		}
+	}
+	res.ElapsedSeconds = time.Since(began).Seconds()
+	return res, nil
+}
+
+func newRun(history forecast.Series, opts Options) (*run, error) {
+	n := len(history.Values)
+	switch {
+	case history.Step <= 0:
+		return nil, errors.New("history step must be positive")
+	case !(opts.TrainFraction > 0 && opts.TrainFraction < 1):
+		return nil, fmt.Errorf("train fraction must be between 0 and 1, not %g", opts.TrainFraction)
+	case opts.HPA.Tolerance < 0 || opts.HPA.ScaleDownStabilization < 0:
+		return nil, errors.New("HPA tolerance and stabilization must not be negative")
+	case opts.EvalHorizon < 0:
+		return nil, errors.New("evaluation horizon must not be negative")
+	}
+	r := &run{opts: opts, history: history, step: history.Step, models: map[string]int{}}
+	if r.opts.Logger == nil {
+		r.opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	r.test = int(math.Ceil(opts.TrainFraction * float64(n-1)))
+	cfg := opts.Workload
+	cfg.Name, cfg.Query = "backtest", "backtest"
+	cfg.Step, cfg.Interval = model.Duration(r.step), model.Duration(r.step)
+	if cfg.AccuracyWindow == 0 {
+		// Sixty judged forecasts per horizon: enough for the interval's
+		// quantiles at any step.
+		cfg.AccuracyWindow = model.Duration(60 * r.step)
+	}
+	if cfg.Capacity.TargetPerPod == 0 {
+		mean, count := 0.0, 0
+		for _, v := range history.Values[:r.test] {
+			if known(v) {
+				mean += v
+				count++
+			}
+		}
+		if count == 0 || mean <= 0 {
+			return nil, errors.New("cannot choose a target per pod: the training part has no positive load; set one")
+		}
+		cfg.Capacity.TargetPerPod = mean / float64(count) / 10
+	}
+	lead := time.Duration(cfg.Capacity.LeadTime)
+	r.startup = max(1, ceilSteps(lead, r.step))
+	evalH := opts.EvalHorizon
+	if evalH == 0 {
+		evalH = lead
+	}
+	r.evalK = max(1, ceilSteps(evalH, r.step))
+	prewarm := int(time.Duration(cfg.Capacity.PrewarmWindow) / r.step)
+	need := max(r.evalK, r.startup+prewarm) + 1
+	if steps := ceilSteps(time.Duration(cfg.Horizon), r.step); steps < need {
+		cfg.Horizon = model.Duration(time.Duration(need) * r.step)
+	} else {
+		cfg.Horizon = model.Duration(time.Duration(steps) * r.step)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r.cfg = cfg
+	// Tick from a little before the test part, so that every policy has
+	// asked for replicas and pods have started by the time it is scored.
+	r.warm = r.test - r.startup - prewarm - 5
+	if r.warm < 1 || n-r.test < r.evalK+1 {
+		return nil, fmt.Errorf("history of %d steps is too short to train on %g of it and score the rest", n, opts.TrainFraction)
+	}
+	return r, nil
+}
+
+func ceilSteps(d, step time.Duration) int {
+	return int((d + step - 1) / step)
+}
+
+// replay ticks the engine once per step from r.warm to the end.
+func (r *run) replay(ctx context.Context) error {
+	now := r.history.Time(r.warm)
+	store := forecast.NewStore()
+	logger := slog.New(slog.DiscardHandler)
+	if r.opts.Verbose {
+		logger = r.opts.Logger
+	}
+	engine, err := forecast.NewEngine(r.cfg, memorySource{r.history}, forecast.EngineDeps{
+		Store:      store,
+		Metrics:    forecast.NewMetrics(prometheus.NewRegistry()),
+		Logger:     logger,
+		Now:        func() time.Time { return now },
+		StaleAfter: 3 * r.step,
+		Adapter:    "backtest",
+	})
+	if err != nil {
+		return err
+	}
+	n := len(r.history.Values)
+	r.ticks = make([]tick, n-r.warm)
+	progress := time.Now()
+	for i := r.warm; i < n; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		now = r.history.Time(i)
+		t := &r.ticks[i-r.warm]
+		if err := engine.Tick(ctx); err != nil {
+			r.failed++
+			continue
+		}
+		s, ok := store.Get(r.cfg.Name)
+		if !ok || !s.GeneratedAt.Equal(now) || len(s.Values) <= r.evalK {
+			r.failed++
+			continue
+		}
+		t.ok = true
+		t.basis = s.Values
+		if r.cfg.Capacity.PlanOn == capacity.BasisUpper && s.Upper != nil {
+			t.basis = s.Upper
+		}
+		t.forecast, t.lower, t.upper = s.Values[r.evalK], math.NaN(), math.NaN()
+		if s.Lower != nil {
+			t.lower, t.upper = s.Lower[r.evalK], s.Upper[r.evalK]
+		}
+		r.models[s.Model]++
+		if time.Since(progress) > 10*time.Second {
+			progress = time.Now()
+			r.opts.Logger.Info("Replaying", "done", fmt.Sprintf("%.0f%%", 100*float64(i-r.warm)/float64(n-r.warm)))
+		}
+	}
+	return nil
+}
+
+func (r *run) summary() TraceSummary {
+	missing := 0
+	for _, v := range r.history.Values {
+		if !known(v) {
+			missing++
+		}
+	}
+	return TraceSummary{
+		Start:       r.history.Start,
+		End:         r.history.End(),
+		StepSeconds: r.step.Seconds(),
+		Points:      len(r.history.Values),
+		Missing:     missing,
+		TestStart:   r.history.Time(r.test),
+		TestPoints:  len(r.history.Values) - r.test,
+	}
+}
+
+func (r *run) settings() Settings {
+	c := r.cfg.Capacity
+	return Settings{
+		Model:                  r.cfg.Model,
+		TargetPerPod:           c.TargetPerPod,
+		Headroom:               c.Headroom,
+		LeadTimeSeconds:        time.Duration(c.LeadTime).Seconds(),
+		StartupSteps:           r.startup,
+		MinReplicas:            c.MinReplicas,
+		MaxReplicas:            c.MaxReplicas,
+		WindowSeconds:          time.Duration(r.cfg.Window).Seconds(),
+		TrainFraction:          r.opts.TrainFraction,
+		HPATolerance:           r.opts.HPA.Tolerance,
+		ScaleDownStabilization: r.opts.HPA.ScaleDownStabilization.Seconds(),
+	}
+}
+
+// scoreForecast scores, at every test step T with a load, the forecast of
+// it made evalK steps earlier, and the naive forecasts on the same points:
+// the load at the forecast's origin, a day before T and a week before T.
+// A point is scored only when all of them exist.
+func (r *run) scoreForecast() (ForecastScore, []ScoredPoint) {
+	dayK, weekK := lagSteps(day, r.step), lagSteps(week, r.step)
+	var points []ScoredPoint
+	var absErr, sumErr, absActual float64
+	var naive [3]float64
+	var inside, withInterval int
+	for T := r.test; T < len(r.history.Values); T++ {
+		o := T - r.evalK
+		t := r.ticks[o-r.warm]
+		actual := r.history.Values[T]
+		last := valueAt(r.history, o)
+		yesterday, lastWeek := valueAt(r.history, T-dayK), valueAt(r.history, T-weekK)
+		if !t.ok || !allKnown(actual, last) ||
+			(dayK > 0 && T-dayK >= 0 && !known(yesterday)) || (weekK > 0 && T-weekK >= 0 && !known(lastWeek)) {
+			continue
+		}
+		points = append(points, ScoredPoint{T: r.history.Time(T), Actual: actual, Forecast: t.forecast, Lower: t.lower, Upper: t.upper})
+		absErr += math.Abs(t.forecast - actual)
+		sumErr += t.forecast - actual
+		absActual += math.Abs(actual)
+		naive[0] += math.Abs(last - actual)
+		naive[1] += math.Abs(yesterday - actual)
+		naive[2] += math.Abs(lastWeek - actual)
+		if known(t.lower) {
+			withInterval++
+			if actual >= t.lower && actual <= t.upper {
+				inside++
+			}
+		}
+	}
+	score := ForecastScore{
+		Horizon:        model.Duration(time.Duration(r.evalK) * r.step).String(),
+		HorizonSeconds: (time.Duration(r.evalK) * r.step).Seconds(),
+		Points:         len(points),
+		IntervalPoints: withInterval,
+		Models:         r.models,
+		FailedTicks:    r.failed,
+	}
+	if len(points) == 0 || absActual == 0 {
+		return score, points
+	}
+	score.WAPE, score.Bias = absErr/absActual, sumErr/absActual
+	if scale := r.naiveMAE(); scale > 0 {
+		score.MASE = absErr / float64(len(points)) / scale
+	}
+	ratio := func(v float64) *float64 { v /= absActual; return &v }
+	score.Baselines.LastValue = ratio(naive[0])
+	if dayK > 0 && r.test-dayK >= 0 {
+		score.Baselines.SameTimeYesterday = ratio(naive[1])
+	}
+	if weekK > 0 && r.test-weekK >= 0 {
+		score.Baselines.SameTimeLastWeek = ratio(naive[2])
+	}
+	if withInterval > 0 {
+		c := float64(inside) / float64(withInterval)
+		score.Coverage = &c
+	}
+	return score, points
+}
+
+// lagSteps returns lag in steps, or 0 when step does not divide it.
+func lagSteps(lag, step time.Duration) int {
+	if lag%step != 0 {
+		return 0
+	}
+	return int(lag / step)
+}
+
+// naiveMAE returns the mean absolute error of the one-step naive forecast
+// over the training part: the scale of MASE.
+func (r *run) naiveMAE() float64 {
+	sum, n := 0.0, 0
+	for i := 1; i < r.test; i++ {
+		a, b := r.history.Values[i-1], r.history.Values[i]
+		if allKnown(a, b) {
+			sum += math.Abs(b - a)
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// sweep scores both policies at each headroom, and the reactive policy's
+// under-provisioning at the predictive policy's cost.
+func (r *run) sweep(headrooms []float64) ([]SweepPoint, error) {
+	out := make([]SweepPoint, 0, len(headrooms))
+	for _, h := range headrooms {
+		p, _, err := r.policies(h, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, SweepPoint{Headroom: h, Predictive: p.Predictive, Reactive: p.Reactive})
+	}
+	reactive := make([]PolicyScore, len(out))
+	for i, p := range out {
+		reactive[i] = p.Reactive
+	}
+	slices.SortFunc(reactive, func(a, b PolicyScore) int { return cmpFloat(a.ReplicaHours, b.ReplicaHours) })
+	for i := range out {
+		out[i].ReactiveAtEqualCost = interpolate(reactive, out[i].Predictive.ReplicaHours)
+	}
+	return out, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// interpolate returns the under-provisioned ratio of the sorted scores at
+// replica-hours x, linearly between the two around it; nil outside them.
+func interpolate(sorted []PolicyScore, x float64) *float64 {
+	for i := 1; i < len(sorted); i++ {
+		a, b := sorted[i-1], sorted[i]
+		if x < a.ReplicaHours || x > b.ReplicaHours {
+			continue
+		}
+		v := a.UnderProvisionedRatio
+		if b.ReplicaHours > a.ReplicaHours {
+			v += (x - a.ReplicaHours) / (b.ReplicaHours - a.ReplicaHours) * (b.UnderProvisionedRatio - a.UnderProvisionedRatio)
+		}
+		return &v
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package backtest
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// WriteJSON writes the result as indented JSON.
+func (res *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
+}
+
+// WriteTable writes the result as aligned text for people.
+func (res *Result) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	f, s := res.Forecast, res.Settings
+	fmt.Fprintf(tw, "trace\t%s .. %s, %d steps of %s (%d missing); scored from %s (%d steps)\n",
+		day0(res.Trace.Start), day0(res.Trace.End), res.Trace.Points, secs(res.Trace.StepSeconds),
+		res.Trace.Missing, day0(res.Trace.TestStart), res.Trace.TestPoints)
+	fmt.Fprintf(tw, "settings\tmodel %s, target/pod %.4g, headroom %g, lead time %s (pods ready after %d steps), replicas %d..%d, window %s\n",
+		s.Model, s.TargetPerPod, s.Headroom, secs(s.LeadTimeSeconds), s.StartupSteps, s.MinReplicas, s.MaxReplicas, secs(s.WindowSeconds))
+	fmt.Fprintf(tw, "\t\n")
+	fmt.Fprintf(tw, "forecast %s ahead\tWAPE\tMASE\tbias\tinterval coverage\tpoints\n", f.Horizon)
+	fmt.Fprintf(tw, "kedastral (%s)\t%.4f\t%.3f\t%+.4f\t%s\t%d\n", models(f.Models), f.WAPE, f.MASE, f.Bias, coverage(f), f.Points)
+	for _, b := range []struct {
+		name string
+		v    *float64
+	}{{"last value", f.Baselines.LastValue}, {"same time yesterday", f.Baselines.SameTimeYesterday}, {"same time last week", f.Baselines.SameTimeLastWeek}} {
+		if b.v != nil {
+			fmt.Fprintf(tw, "%s\t%.4f\t\t\t\t\n", b.name, *b.v)
+		}
+	}
+	fmt.Fprintf(tw, "\t\n")
+	fmt.Fprintf(tw, "policy\treplica-hours\tunder-provisioned\tunserved\tscale events\n")
+	for _, p := range []struct {
+		name  string
+		score PolicyScore
+	}{{"predictive", res.Policies.Predictive}, {"reactive", res.Policies.Reactive}, {"oracle", res.Policies.Oracle}} {
+		fmt.Fprintf(tw, "%s\t%.1f\t%.2f%%\t%.3f%%\t%d\n", p.name, p.score.ReplicaHours,
+			100*p.score.UnderProvisionedRatio, 100*p.score.UnservedRatio, p.score.ScaleEvents)
+	}
+	if len(res.Sweep) > 0 {
+		fmt.Fprintf(tw, "\t\n")
+		fmt.Fprintf(tw, "headroom\tpredictive replica-h\tunder\treactive replica-h\tunder\treactive under at predictive's cost\n")
+		for _, p := range res.Sweep {
+			fmt.Fprintf(tw, "%g\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%s\n", p.Headroom, p.Predictive.ReplicaHours,
+				100*p.Predictive.UnderProvisionedRatio, p.Reactive.ReplicaHours, 100*p.Reactive.UnderProvisionedRatio,
+				percent(p.ReactiveAtEqualCost))
+		}
+	}
+	fmt.Fprintf(tw, "\t\n")
+	fmt.Fprintf(tw, "replayed in\t%.1f s\n", res.ElapsedSeconds)
+	return tw.Flush()
+}
+
+// WriteMarkdown writes the result as a Markdown section titled title, as
+// docs/benchmarks.md shows it.
+func (res *Result) WriteMarkdown(w io.Writer, title string) error {
+	var b strings.Builder
+	f, s := res.Forecast, res.Settings
+	fmt.Fprintf(&b, "### %s\n\n", title)
+	fmt.Fprintf(&b, "%d steps of %s from %s (%d missing), scored from %s (%d steps). Model `%s` (%s); "+
+		"target per pod %.4g, lead time %s (pods ready %d steps after they are asked for), replicas %d..%d, window %s. "+
+		"Replayed in %.1f s.\n\n",
+		res.Trace.Points, secs(res.Trace.StepSeconds), day0(res.Trace.Start), res.Trace.Missing, day0(res.Trace.TestStart),
+		res.Trace.TestPoints, s.Model, models(f.Models), s.TargetPerPod, secs(s.LeadTimeSeconds), s.StartupSteps,
+		s.MinReplicas, s.MaxReplicas, secs(s.WindowSeconds), res.ElapsedSeconds)
+	fmt.Fprintf(&b, "| forecast %s ahead | WAPE | MASE | bias | interval coverage |\n|---|---|---|---|---|\n", f.Horizon)
+	fmt.Fprintf(&b, "| **Kedastral** | **%.4f** | %.3f | %+.4f | %s |\n", f.WAPE, f.MASE, f.Bias, coverage(f))
+	for _, n := range []struct {
+		name string
+		v    *float64
+	}{{"last value", f.Baselines.LastValue}, {"same time yesterday", f.Baselines.SameTimeYesterday}, {"same time last week", f.Baselines.SameTimeLastWeek}} {
+		if n.v != nil {
+			fmt.Fprintf(&b, "| %s | %.4f | | | |\n", n.name, *n.v)
+		}
+	}
+	fmt.Fprintf(&b, "\n| policy at headroom %g | replica-hours | under-provisioned | unserved | scale events |\n|---|---|---|---|---|\n", s.Headroom)
+	for _, p := range []struct {
+		name  string
+		score PolicyScore
+	}{{"predictive", res.Policies.Predictive}, {"reactive", res.Policies.Reactive}, {"oracle", res.Policies.Oracle}} {
+		fmt.Fprintf(&b, "| %s | %.1f | %.2f %% | %.3f %% | %d |\n", p.name, p.score.ReplicaHours,
+			100*p.score.UnderProvisionedRatio, 100*p.score.UnservedRatio, p.score.ScaleEvents)
+	}
+	if len(res.Sweep) > 0 {
+		fmt.Fprintf(&b, "\n| headroom | predictive replica-hours | predictive under-provisioned | reactive replica-hours | reactive under-provisioned | reactive under-provisioned at predictive's replica-hours |\n|---|---|---|---|---|---|\n")
+		for _, p := range res.Sweep {
+			fmt.Fprintf(&b, "| %g | %.1f | %.2f %% | %.1f | %.2f %% | %s |\n", p.Headroom, p.Predictive.ReplicaHours,
+				100*p.Predictive.UnderProvisionedRatio, p.Reactive.ReplicaHours, 100*p.Reactive.UnderProvisionedRatio,
+				percent(p.ReactiveAtEqualCost))
+		}
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// WriteForecastsCSV writes timestamp,actual,forecast for every scored point:
+// the load at timestamp (unix seconds) and the forecast of it made one
+// evaluation horizon earlier.
+func (res *Result) WriteForecastsCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"timestamp", "actual", "forecast"}); err != nil {
+		return err
+	}
+	for _, p := range res.Points {
+		row := []string{strconv.FormatInt(p.T.Unix(), 10), ftoa(p.Actual), ftoa(p.Forecast)}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func day0(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") }
+
+func secs(s float64) string {
+	return time.Duration(s * float64(time.Second)).String()
+}
+
+func coverage(f ForecastScore) string {
+	if f.Coverage == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%.1f%% of %d", 100**f.Coverage, f.IntervalPoints)
+}
+
+func percent(v *float64) string {
+	if v == nil {
+		return "outside the reactive range"
+	}
+	return fmt.Sprintf("%.2f%%", 100**v)
+}
+
+// models lists the models that made the forecasts, most used first.
+func models(counts map[string]int) string {
+	type mc struct {
+		name string
+		n    int
+	}
+	var list []mc
+	total := 0
+	for name, n := range counts {
+		list = append(list, mc{name, n})
+		total += n
+	}
+	if total == 0 {
+		return "no forecast"
+	}
+	slices.SortFunc(list, func(a, b mc) int {
+		if a.n != b.n {
+			return b.n - a.n
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	parts := make([]string, len(list))
+	for i, m := range list {
+		parts[i] = fmt.Sprintf("%s %.0f%%", m.name, 100*float64(m.n)/float64(total))
+	}
+	return strings.Join(parts, ", ")
+}
