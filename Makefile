@@ -24,7 +24,7 @@ LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build the commands, static, into bin/.
@@ -71,6 +71,10 @@ lint: $(GOLANGCI_LINT_STAMP) ## Run golangci-lint.
 .PHONY: bench
 bench: $(PROMETHEUS_STAMP) ## Run the benchmarks (the tick against a real local Prometheus among them).
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+.PHONY: benchmarks
+benchmarks: ## Backtest every bundled trace and write docs/benchmarks.md (about 3 minutes).
+	$(GO) run ./internal/benchmarks -traces data/traces -out docs/benchmarks.md
 
 .PHONY: demo
 demo: build $(PROMETHEUS_STAMP) ## Run the forecaster on two weeks of real traffic in a local Prometheus.

@@ -15,7 +15,7 @@ const (
 	hwColdEvaluations = 20
 	hwWarmEvaluations = 10
 	// hwFitSeasons is how many seasons of the newest history a fit uses.
-	hwFitSeasons = 3
+	hwFitSeasons = 2
 	// hwFitPoints is the fewest newest points a fit uses, when the history
 	// holds them (a week at five-minute steps).
 	hwFitPoints = 2016
@@ -128,8 +128,9 @@ func (hw *HoltWinters) needsFit(history Series, m int) bool {
 // noise.
 func (hw *HoltWinters) fit(y []float64, m int, step time.Duration, h int) {
 	if m > 0 {
-		// Three seasons are plenty to fit four parameters, and cost less
-		// than a long history: one starts the state, two are judged.
+		// Two seasons (or 2016 points when more) are plenty to fit four
+		// parameters, and cost less than a long history: the first half
+		// starts the state, the second is judged.
 		y = y[max(0, len(y)-max(hwFitSeasons*m, hwFitPoints)):]
 	}
 	// The start of every run is drawn from the whole seasons in the first

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -170,10 +171,7 @@ func (f *flags) options() (backtest.Options, error) {
 }
 
 // history reads the trace file or the Prometheus range.
-func (f *flags) history(ctx context.Context, logger interface {
-	Info(string, ...any)
-},
-) (forecast.Series, error) {
+func (f *flags) history(ctx context.Context, logger *slog.Logger) (forecast.Series, error) {
 	if f.trace != "" {
 		points, err := trace.ReadFile(f.trace)
 		if err != nil {

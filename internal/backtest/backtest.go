@@ -172,15 +172,22 @@ type PolicyScore struct {
 	ScaleEvents int `json:"scaleEvents"`
 }
 
-// SweepPoint is both policies at one headroom.
+// SweepPoint is both policies at one headroom, the predictive one planning
+// on the forecast and on the upper bound of its interval.
 type SweepPoint struct {
-	Headroom   float64     `json:"headroom"`
-	Predictive PolicyScore `json:"predictive"`
-	Reactive   PolicyScore `json:"reactive"`
+	Headroom        float64     `json:"headroom"`
+	Predictive      PolicyScore `json:"predictive"`
+	PredictiveUpper PolicyScore `json:"predictiveUpper"`
+	Reactive        PolicyScore `json:"reactive"`
 	// ReactiveAtEqualCost is the reactive policy's under-provisioned ratio
 	// at the predictive policy's replica-hours, interpolated along the
 	// reactive sweep; nil outside its range.
 	ReactiveAtEqualCost *float64 `json:"reactiveUnderProvisionedAtEqualCost,omitempty"`
+	// PredictiveAtReactiveCost and PredictiveUpperAtReactiveCost are the
+	// predictive policies' under-provisioned ratios at the reactive
+	// policy's replica-hours, interpolated along their sweeps.
+	PredictiveAtReactiveCost      *float64 `json:"predictiveUnderProvisionedAtReactiveCost,omitempty"`
+	PredictiveUpperAtReactiveCost *float64 `json:"predictiveUpperUnderProvisionedAtReactiveCost,omitempty"`
 }
 
 // ScoredPoint is one forecast scored: the load at T, and the forecast of it
@@ -201,8 +208,10 @@ type TimelinePoint struct {
 
 // tick is what one engine tick published.
 type tick struct {
-	ok    bool
-	basis []float64 // the values the engine planned on
+	ok bool
+	// The forecast and its upper bound (nil until there is one): the
+	// planner works from either.
+	values, upperValues []float64
 	// The forecast, lower and upper bounds at the evaluation horizon.
 	forecast, lower, upper float64
 }
@@ -241,7 +250,7 @@ func Run(ctx context.Context, history forecast.Series, opts Options) (*Result, e
 	}
 	res.Forecast, res.Points = r.scoreForecast()
 	h := r.cfg.Capacity.Headroom
-	res.Policies, res.Timeline, err = r.policies(h, true)
+	res.Policies, res.Timeline, err = r.policies(h, r.cfg.Capacity.PlanOn, true)
 	if err != nil {
 		return nil, err
 	}
@@ -361,10 +370,7 @@ func (r *run) replay(ctx context.Context) error {
 			continue
 		}
 		t.ok = true
-		t.basis = s.Values
-		if r.cfg.Capacity.PlanOn == capacity.BasisUpper && s.Upper != nil {
-			t.basis = s.Upper
-		}
+		t.values, t.upperValues = s.Values, s.Upper
 		t.forecast, t.lower, t.upper = s.Values[r.evalK], math.NaN(), math.NaN()
 		if s.Lower != nil {
 			t.lower, t.upper = s.Lower[r.evalK], s.Upper[r.evalK]
@@ -502,24 +508,36 @@ func (r *run) naiveMAE() float64 {
 	return sum / float64(n)
 }
 
-// sweep scores both policies at each headroom, and the reactive policy's
-// under-provisioning at the predictive policy's cost.
+// sweep scores both policies at each headroom, the predictive one on each
+// basis, and each policy's under-provisioning at the others' cost.
 func (r *run) sweep(headrooms []float64) ([]SweepPoint, error) {
 	out := make([]SweepPoint, 0, len(headrooms))
 	for _, h := range headrooms {
-		p, _, err := r.policies(h, false)
+		p, _, err := r.policies(h, capacity.BasisForecast, false)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, SweepPoint{Headroom: h, Predictive: p.Predictive, Reactive: p.Reactive})
+		u, _, err := r.policies(h, capacity.BasisUpper, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, SweepPoint{Headroom: h, Predictive: p.Predictive, PredictiveUpper: u.Predictive, Reactive: p.Reactive})
 	}
-	reactive := make([]PolicyScore, len(out))
-	for i, p := range out {
-		reactive[i] = p.Reactive
+	curve := func(get func(SweepPoint) PolicyScore) []PolicyScore {
+		c := make([]PolicyScore, len(out))
+		for i, p := range out {
+			c[i] = get(p)
+		}
+		slices.SortFunc(c, func(a, b PolicyScore) int { return cmpFloat(a.ReplicaHours, b.ReplicaHours) })
+		return c
 	}
-	slices.SortFunc(reactive, func(a, b PolicyScore) int { return cmpFloat(a.ReplicaHours, b.ReplicaHours) })
+	reactive := curve(func(p SweepPoint) PolicyScore { return p.Reactive })
+	predictive := curve(func(p SweepPoint) PolicyScore { return p.Predictive })
+	upper := curve(func(p SweepPoint) PolicyScore { return p.PredictiveUpper })
 	for i := range out {
 		out[i].ReactiveAtEqualCost = interpolate(reactive, out[i].Predictive.ReplicaHours)
+		out[i].PredictiveAtReactiveCost = interpolate(predictive, out[i].Reactive.ReplicaHours)
+		out[i].PredictiveUpperAtReactiveCost = interpolate(upper, out[i].Reactive.ReplicaHours)
 	}
 	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/HatiCode/kedastral/capacity"
 )
 
 // policies simulates the three policies at headroom h over the ticks and
@@ -16,13 +18,13 @@ import (
 // asked for without a break over the last startup steps:
 //
 //	ready(t) = min(r(s) for s in [t − startup, t − 1])
-func (r *run) policies(h float64, timeline bool) (Policies, []TimelinePoint, error) {
+func (r *run) policies(h float64, planOn capacity.Basis, timeline bool) (Policies, []TimelinePoint, error) {
 	p := r.cfg.Capacity
 	p.Headroom = h
 	n := len(r.history.Values)
 	// The three request series, from r.warm; before that every policy asks
 	// for what the oracle would.
-	predictive, err := r.predictive(h)
+	predictive, err := r.predictive(h, planOn)
 	if err != nil {
 		return Policies{}, nil, err
 	}
@@ -74,11 +76,12 @@ func (r *run) policies(h float64, timeline bool) (Policies, []TimelinePoint, err
 }
 
 // predictive returns the replicas the predictive policy asks for at each
-// step from r.warm: the engine's plan, made again at headroom h by the same
-// planner from the values the engine planned on (the forecasts do not
-// depend on the headroom), through the HPA. A tick that published nothing
+// step from r.warm: the engine's plan, made again at headroom h on planOn by
+// the same planner from the forecast the engine published (the forecasts do
+// not depend on the headroom or the basis; at the configured ones this is
+// the engine's own plan), through the HPA. A tick that published nothing
 // leaves the previous plan in place, as the forecaster's last snapshot is.
-func (r *run) predictive(h float64) ([]int, error) {
+func (r *run) predictive(h float64, planOn capacity.Basis) ([]int, error) {
 	p := r.cfg.Capacity
 	p.Headroom = h
 	out := make([]int, len(r.ticks))
@@ -86,7 +89,11 @@ func (r *run) predictive(h float64) ([]int, error) {
 	prev, desired := -1, r.need(r.warm, h)
 	for i, t := range r.ticks {
 		if t.ok {
-			plan, err := p.Plan(t.basis, r.step, prev)
+			basis := t.values
+			if planOn == capacity.BasisUpper && t.upperValues != nil {
+				basis = t.upperValues
+			}
+			plan, err := p.Plan(basis, r.step, prev)
 			if err != nil {
 				return nil, fmt.Errorf("plan at %s: %w", r.history.Time(r.warm+i), err)
 			}
@@ -170,7 +177,7 @@ func (r *run) newHPA(start int) *hpa {
 // the desired count at once; below it, the highest recommendation of the
 // stabilisation window.
 func (a *hpa) next(desired int) int {
-	if a.current > 0 && math.Abs(float64(desired)/float64(a.current)-1) <= a.tolerance {
+	if a.current > 0 && math.Abs(float64(desired)/float64(a.current)-1) <= a.tolerance+1e-9 {
 		desired = a.current
 	}
 	a.recent = append(a.recent, desired)

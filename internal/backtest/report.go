@@ -50,11 +50,13 @@ func (res *Result) WriteTable(w io.Writer) error {
 	}
 	if len(res.Sweep) > 0 {
 		fmt.Fprintf(tw, "\t\n")
-		fmt.Fprintf(tw, "headroom\tpredictive replica-h\tunder\treactive replica-h\tunder\treactive under at predictive's cost\n")
+		fmt.Fprintf(tw, "headroom\treactive replica-h\tunder\tpredictive replica-h\tunder\ton upper: replica-h\tunder\tat reactive's cost: predictive under\ton upper\n")
 		for _, p := range res.Sweep {
-			fmt.Fprintf(tw, "%g\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%s\n", p.Headroom, p.Predictive.ReplicaHours,
-				100*p.Predictive.UnderProvisionedRatio, p.Reactive.ReplicaHours, 100*p.Reactive.UnderProvisionedRatio,
-				percent(p.ReactiveAtEqualCost))
+			fmt.Fprintf(tw, "%g\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%s\t%s\n", p.Headroom,
+				p.Reactive.ReplicaHours, 100*p.Reactive.UnderProvisionedRatio,
+				p.Predictive.ReplicaHours, 100*p.Predictive.UnderProvisionedRatio,
+				p.PredictiveUpper.ReplicaHours, 100*p.PredictiveUpper.UnderProvisionedRatio,
+				percent(p.PredictiveAtReactiveCost), percent(p.PredictiveUpperAtReactiveCost))
 		}
 	}
 	fmt.Fprintf(tw, "\t\n")
@@ -93,11 +95,17 @@ func (res *Result) WriteMarkdown(w io.Writer, title string) error {
 			100*p.score.UnderProvisionedRatio, 100*p.score.UnservedRatio, p.score.ScaleEvents)
 	}
 	if len(res.Sweep) > 0 {
-		fmt.Fprintf(&b, "\n| headroom | predictive replica-hours | predictive under-provisioned | reactive replica-hours | reactive under-provisioned | reactive under-provisioned at predictive's replica-hours |\n|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "\nSweep: each policy at several headrooms; the last two columns interpolate the predictive policy's "+
+			"under-provisioning at the replica-hours the reactive one spends at that headroom.\n\n")
+		fmt.Fprintf(&b, "| headroom | reactive replica-hours | reactive under-provisioned | predictive replica-hours | predictive under-provisioned "+
+			"| on upper bound: replica-hours | under-provisioned | predictive at reactive's cost | on upper bound at reactive's cost |\n"+
+			"|---|---|---|---|---|---|---|---|---|\n")
 		for _, p := range res.Sweep {
-			fmt.Fprintf(&b, "| %g | %.1f | %.2f %% | %.1f | %.2f %% | %s |\n", p.Headroom, p.Predictive.ReplicaHours,
-				100*p.Predictive.UnderProvisionedRatio, p.Reactive.ReplicaHours, 100*p.Reactive.UnderProvisionedRatio,
-				percent(p.ReactiveAtEqualCost))
+			fmt.Fprintf(&b, "| %g | %.1f | %.2f %% | %.1f | %.2f %% | %.1f | %.2f %% | %s | %s |\n", p.Headroom,
+				p.Reactive.ReplicaHours, 100*p.Reactive.UnderProvisionedRatio,
+				p.Predictive.ReplicaHours, 100*p.Predictive.UnderProvisionedRatio,
+				p.PredictiveUpper.ReplicaHours, 100*p.PredictiveUpper.UnderProvisionedRatio,
+				percent(p.PredictiveAtReactiveCost), percent(p.PredictiveUpperAtReactiveCost))
 		}
 	}
 	b.WriteString("\n")
@@ -140,7 +148,7 @@ func coverage(f ForecastScore) string {
 
 func percent(v *float64) string {
 	if v == nil {
-		return "outside the reactive range"
+		return "out of range"
 	}
 	return fmt.Sprintf("%.2f%%", 100**v)
 }

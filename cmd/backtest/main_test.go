@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/HatiCode/kedastral/internal/prometheustest"
+)
+
+// writeTrace writes five days of 5-minute load ending at end: a daily cycle
+// between 200 and 1000 plus a fixed ripple, as a CSV trace and, when om is
+// set, as an OpenMetrics gauge for promtool.
+func writeTrace(t *testing.T, dir string, end time.Time) (csvPath, omPath string) {
+	t.Helper()
+	csvPath, omPath = filepath.Join(dir, "trace.csv"), filepath.Join(dir, "trace.om")
+	var c, o bytes.Buffer
+	c.WriteString("timestamp,value\n")
+	o.WriteString("# TYPE load gauge\n")
+	const steps = 5 * 288
+	start := end.Add(-time.Duration(steps-1) * 5 * time.Minute)
+	for i := range steps {
+		ts := start.Add(time.Duration(i) * 5 * time.Minute).Unix()
+		v := 600 + 400*math.Sin(2*math.Pi*float64(i)/288) + float64(20*(i%5))
+		fmt.Fprintf(&c, "%d,%g\n", ts, v)
+		fmt.Fprintf(&o, "load %g %d\n", v, ts)
+	}
+	o.WriteString("# EOF\n")
+	if err := os.WriteFile(csvPath, c.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(omPath, o.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return csvPath, omPath
+}
+
+func runCmd(args ...string) (code int, stdout, stderr string) {
+	var out, errOut bytes.Buffer
+	code = runBacktest(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestBadCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	csvPath, _ := writeTrace(t, dir, time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC))
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{"no input", nil, 2, "--trace or --prometheus.url is required"},
+		{"two inputs", []string{"--trace=" + csvPath, "--prometheus.url=http://x"}, 2, "cannot be used together"},
+		{"prometheus without query", []string{"--prometheus.url=http://x"}, 2, "needs --query, --start and --end"},
+		{"bad sweep", []string{"--trace=" + csvPath, "--sweep-headroom=1,lots"}, 2, `"lots" is not a positive number`},
+		{"unknown format", []string{"--trace=" + csvPath, "--format=xml"}, 2, "enum value must be one of table,json,markdown"},
+		{"unknown flag", []string{"--trace=" + csvPath, "--colour"}, 2, "unknown long flag '--colour'"},
+		{"missing file", []string{"--trace=" + filepath.Join(dir, "nope.csv")}, 1, "no such file or directory"},
+		{"bad train fraction", []string{"--trace=" + csvPath, "--train-fraction=1.5"}, 1, "train fraction must be between 0 and 1"},
+		{"bad quantile", []string{"--trace=" + csvPath, "--upper-quantile=2"}, 1, "quantiles must satisfy"},
+		{"bad time", []string{"--prometheus.url=http://127.0.0.1:1", "--query=up", "--start=yesterday", "--end=1"}, 1, `"yesterday" is neither RFC 3339 nor unix seconds`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCmd(tc.args...)
+			if code != tc.wantCode || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, stderr, tc.wantCode, tc.want)
+			}
+		})
+	}
+}
+
+// TestTrace runs a whole backtest of a trace file with every output.
+func TestTrace(t *testing.T) {
+	dir := t.TempDir()
+	csvPath, _ := writeTrace(t, dir, time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC))
+	forecasts, plot := filepath.Join(dir, "forecasts.csv"), filepath.Join(dir, "plot.svg")
+	code, stdout, stderr := runCmd("--trace="+csvPath, "--window=2d", "--forecasts-out="+forecasts, "--plot="+plot)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"forecast 5m ahead", "last value", "predictive", "reactive", "oracle"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table has no %q:\n%s", want, stdout)
+		}
+	}
+	for _, path := range []string{forecasts, plot} {
+		if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v, want a file", path, err)
+		}
+	}
+	code, stdout, _ = runCmd("--trace="+csvPath, "--window=2d", "--format=markdown")
+	if code != 0 || !strings.HasPrefix(stdout, "### trace\n") || !strings.Contains(stdout, "| **Kedastral** |") {
+		t.Errorf("markdown: exit %d\n%s", code, stdout)
+	}
+}
+
+// TestPrometheusInput backfills the trace into a real Prometheus and checks
+// that replaying the range read from it gives the same result as the file.
+func TestPrometheusInput(t *testing.T) {
+	dir := t.TempDir()
+	end := time.Now().Truncate(5 * time.Minute)
+	csvPath, omPath := writeTrace(t, dir, end)
+	data := filepath.Join(dir, "data")
+	out, err := exec.Command(prometheustest.Binary(t, "promtool"), "tsdb", "create-blocks-from", "openmetrics", omPath, data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool: %v\n%s", err, out)
+	}
+	prom := prometheustest.Start(t, prometheustest.Options{DataDir: data, Args: []string{"--storage.tsdb.retention.time=30d"}})
+	start := end.Add(-(5*288 - 1) * 5 * time.Minute)
+	common := []string{"--window=2d", "--format=json"}
+	code, fromFile, stderr := runCmd(append(common, "--trace="+csvPath)...)
+	if code != 0 {
+		t.Fatalf("from the file: exit %d: %s", code, stderr)
+	}
+	code, fromProm, stderr := runCmd(append(common, "--prometheus.url="+prom.URL, "--query=load",
+		fmt.Sprintf("--start=%d", start.Unix()), "--end="+end.Format(time.RFC3339), "--step=5m")...)
+	if code != 0 {
+		t.Fatalf("from Prometheus: exit %d: %s", code, stderr)
+	}
+	a, b := withoutElapsed(t, fromFile), withoutElapsed(t, fromProm)
+	if a != b {
+		t.Errorf("results differ:\nfile       %s\nprometheus %s", a, b)
+	}
+}
+
+// withoutElapsed returns the JSON result without its run time.
+func withoutElapsed(t *testing.T, s string) string {
+	t.Helper()
+	var doc map[string]any
+	if err := json.NewDecoder(bufio.NewReader(strings.NewReader(s))).Decode(&doc); err != nil {
+		t.Fatalf("%v: %s", err, s)
+	}
+	delete(doc, "elapsedSeconds")
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
