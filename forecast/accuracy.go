@@ -106,6 +106,9 @@ func (t *Tracker) Accuracy() []HorizonAccuracy {
 		if absActual > 0 {
 			a.ErrorRatio, a.BiasRatio = absErr/absActual, sumErr/absActual
 		}
+		if notFinite(a.ErrorRatio) || notFinite(a.BiasRatio) {
+			continue // sums past the float64 limit
+		}
 		out = append(out, a)
 	}
 	return out
@@ -132,6 +135,9 @@ func (t *Tracker) Interval(values []float64, lowerQ, upperQ float64) (lower, upp
 		slices.Sort(errs)
 		lower[i] = math.Max(v+quantile(errs, lowerQ), 0)
 		upper[i] = math.Max(v+quantile(errs, upperQ), lower[i])
+		if notFinite(lower[i]) || notFinite(upper[i]) {
+			return nil, nil // errors near the float64 limit: no interval
+		}
 	}
 	return lower, upper
 }

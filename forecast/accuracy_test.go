@@ -166,3 +166,23 @@ func TestSeriesAt(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackerHugeValues checks that loads near the float64 limit, whose
+// error sums overflow, give no interval and no ratio rather than ±Inf (which
+// JSON cannot carry).
+func TestTrackerHugeValues(t *testing.T) {
+	tr := NewTracker(time.Minute, time.Hour)
+	for k := range 12 {
+		at := t0.Add(time.Duration(k) * time.Minute)
+		tr.Remember(at, []float64{1e308})
+		tr.Observe(Series{Start: at, Step: time.Minute, Values: []float64{-1e308 * float64(k%2*2-1)}})
+	}
+	if lo, hi := tr.Interval([]float64{1e308}, 0.1, 0.9); lo != nil || hi != nil {
+		t.Errorf("Interval = %v, %v; want none", lo, hi)
+	}
+	for _, a := range tr.Accuracy() {
+		if notFinite(a.ErrorRatio) || notFinite(a.BiasRatio) {
+			t.Errorf("Accuracy() has %+v", a)
+		}
+	}
+}
