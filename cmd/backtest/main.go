@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -38,23 +39,25 @@ func main() {
 
 // flags holds the parsed command line.
 type flags struct {
-	trace         string
-	promURL       string
-	promTimeout   model.Duration
-	query         string
-	start, end    string
-	step          model.Duration
-	trainFraction float64
-	evalHorizon   model.Duration
-	hpa           backtest.HPA
-	hpaStab       model.Duration
-	sweep         string
-	format        string
-	title         string
-	forecastsOut  string
-	plot          string
-	workload      forecast.WorkloadConfig
-	log           promslog.Config
+	trace       string
+	promURL     string
+	promTimeout model.Duration
+	query       string
+	start, end  string
+	// startTime and endTime are start and end parsed.
+	startTime, endTime time.Time
+	step               model.Duration
+	trainFraction      float64
+	evalHorizon        model.Duration
+	hpa                backtest.HPA
+	hpaStab            model.Duration
+	sweep              string
+	format             string
+	title              string
+	forecastsOut       string
+	plot               string
+	workload           forecast.WorkloadConfig
+	log                promslog.Config
 }
 
 func addFlags(app *kingpin.Application) *flags {
@@ -73,12 +76,15 @@ func addFlags(app *kingpin.Application) *flags {
 	app.Flag("query", "PromQL of the load, with --prometheus.url; several series are summed.").StringVar(&f.query)
 	app.Flag("start", "Start of the range, RFC 3339 or unix seconds.").StringVar(&f.start)
 	app.Flag("end", "End of the range, RFC 3339 or unix seconds.").StringVar(&f.end)
-	app.Flag("step", "Step of the range.").Default("1m").SetValue(&f.step)
+	app.Flag("step", "Step of the range read with --prometheus.url; a trace's step is the smallest time between two of its rows.").Default("1m").SetValue(&f.step)
 
 	cli.AddModelFlags(app.Flag, w)
 	cli.AddCapacityFlags(app.Flag, &w.Capacity)
-	app.GetFlag("target-per-pod").Help("Load one pod serves at its target utilisation; 0 takes the mean of the training part / 10.")
-	app.GetFlag("max-replicas").Help("Most replicas ever planned; high by default so that no policy is capped.")
+	app.GetFlag("window").Help("History read at each forecast, clipped to the trace's start; 15d by default: two weeks for a weekly season and a day for auto to choose.")
+	app.GetFlag("target-per-pod").Help("Load one pod serves at its target utilisation; 0 (the default) takes the mean of the training part / 10, since traces come in any unit.")
+	app.GetFlag("lead-time").Help("Time a new pod takes to be ready: the replicas wanted now serve the load at now+lead-time. Simulated pods are ready this long (rounded up to whole steps, at least one) after they are asked for; scale-downs are immediate.")
+	app.GetFlag("min-replicas").Help("Fewest replicas ever planned, for every policy; 1 by default for a replay.")
+	app.GetFlag("max-replicas").Help("Most replicas ever planned, for every policy; high by default so that no policy is capped (the oracle is never short unless this binds).")
 	app.GetFlag("accuracy-window").Help("How far back forecasts are compared with what then happened (accuracy and intervals); 0 is 60 steps.")
 
 	app.Flag("train-fraction", "Share of the time span before the scored test part.").Default("0.7").Float64Var(&f.trainFraction)
@@ -102,7 +108,10 @@ func addFlags(app *kingpin.Application) *flags {
 // runBacktest is the whole program; it returns the exit code.
 func runBacktest(args []string, stdout, stderr io.Writer) int {
 	app := kingpin.New("backtest", "Kedastral backtest: replays a load history through the forecaster's forecast and capacity code, "+
-		"and compares the predictive plan with reactive scaling and a perfect-foresight oracle.")
+		"scores the forecasts against naive ones, and compares the predictive plan with reactive HPA-style scaling, "+
+		"a perfect-foresight oracle and the same planner given a perfect forecast, on a simulated cluster whose pods "+
+		"take the lead time to become ready. Exit status: 0 done, 1 a failure (unreadable or too short history), "+
+		"2 a bad command line.")
 	app.Version(version.Print("backtest"))
 	app.HelpFlag.Short('h')
 	app.UsageWriter(stderr)
@@ -132,13 +141,21 @@ func runBacktest(args []string, stdout, stderr io.Writer) int {
 	res, err := backtest.Run(ctx, history, opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "backtest: %v\n", err)
-		return 1
+		return exitCode(err)
 	}
 	if err := f.write(res, stdout); err != nil {
 		fmt.Fprintf(stderr, "backtest: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// exitCode returns 2 for an error of the command line, 1 for any other.
+func exitCode(err error) int {
+	if errors.Is(err, backtest.ErrInvalidOptions) {
+		return 2
+	}
+	return 1
 }
 
 // options checks the flags and turns them into backtest options.
@@ -148,8 +165,6 @@ func (f *flags) options() (backtest.Options, error) {
 		return backtest.Options{}, errors.New("--trace or --prometheus.url is required")
 	case f.trace != "" && f.promURL != "":
 		return backtest.Options{}, errors.New("--trace and --prometheus.url cannot be used together")
-	case f.promURL != "" && (f.query == "" || f.start == "" || f.end == ""):
-		return backtest.Options{}, errors.New("--prometheus.url needs --query, --start and --end")
 	}
 	f.hpa.ScaleDownStabilization = time.Duration(f.hpaStab)
 	opts := backtest.Options{
@@ -161,13 +176,43 @@ func (f *flags) options() (backtest.Options, error) {
 	if f.sweep != "" {
 		for _, s := range strings.Split(f.sweep, ",") {
 			h, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-			if err != nil || !(h > 0) {
+			if err != nil || !(h > 0) || math.IsInf(h, 0) {
 				return backtest.Options{}, fmt.Errorf("--sweep-headroom: %q is not a positive number", s)
 			}
 			opts.Headrooms = append(opts.Headrooms, h)
 		}
 	}
+	if f.promURL != "" {
+		if err := f.promRange(); err != nil {
+			return backtest.Options{}, err
+		}
+		// The trace's step is known only once it is read; Run checks then.
+		if err := opts.Check(time.Duration(f.step)); err != nil {
+			return backtest.Options{}, err
+		}
+	}
 	return opts, nil
+}
+
+// promRange checks the flags of the Prometheus input and parses its times.
+func (f *flags) promRange() error {
+	if f.query == "" || f.start == "" || f.end == "" {
+		return errors.New("--prometheus.url needs --query, --start and --end")
+	}
+	var err error
+	if f.startTime, err = parseTime(f.start); err != nil {
+		return fmt.Errorf("--start: %w", err)
+	}
+	if f.endTime, err = parseTime(f.end); err != nil {
+		return fmt.Errorf("--end: %w", err)
+	}
+	switch {
+	case f.step <= 0:
+		return fmt.Errorf("--step must be positive, not %s", f.step)
+	case !f.endTime.After(f.startTime):
+		return fmt.Errorf("--end %s must be after --start %s", f.endTime.Format(time.RFC3339), f.startTime.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // history reads the trace file or the Prometheus range.
@@ -177,19 +222,11 @@ func (f *flags) history(ctx context.Context, logger *slog.Logger) (forecast.Seri
 		if err != nil {
 			return forecast.Series{}, err
 		}
-		return backtest.FromPoints(points)
-	}
-	start, err := parseTime(f.start)
-	if err != nil {
-		return forecast.Series{}, fmt.Errorf("--start: %w", err)
-	}
-	end, err := parseTime(f.end)
-	if err != nil {
-		return forecast.Series{}, fmt.Errorf("--end: %w", err)
-	}
-	step := time.Duration(f.step)
-	if step <= 0 || !end.After(start) {
-		return forecast.Series{}, errors.New("--end must be after --start and --step positive")
+		s, err := backtest.FromPoints(points)
+		if err != nil {
+			return forecast.Series{}, fmt.Errorf("read trace %s: %w", f.trace, err)
+		}
+		return s, nil
 	}
 	client, err := remote.NewClient(remote.ClientOptions{
 		URL: f.promURL, HTTP: config.DefaultHTTPClientConfig, Timeout: time.Duration(f.promTimeout),
@@ -197,9 +234,14 @@ func (f *flags) history(ctx context.Context, logger *slog.Logger) (forecast.Seri
 	if err != nil {
 		return forecast.Series{}, err
 	}
-	logger.Info("Reading the range from Prometheus", "start", start, "end", end, "step", step)
-	src := client.Source(f.query, promslog.NewNopLogger())
-	return src.Range(ctx, start, end, step)
+	step := time.Duration(f.step)
+	logger.Info("Reading the range from Prometheus", "start", f.startTime, "end", f.endTime, "step", step)
+	// The source reads ranges of over 11,000 steps in pieces.
+	s, err := client.Source(f.query, logger.With("component", "source")).Range(ctx, f.startTime, f.endTime, step)
+	if err != nil {
+		return forecast.Series{}, fmt.Errorf("read the range from %s: %w", f.promURL, err)
+	}
+	return s, nil
 }
 
 // parseTime reads RFC 3339 or unix seconds.

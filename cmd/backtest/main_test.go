@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +54,25 @@ func runCmd(args ...string) (code int, stdout, stderr string) {
 func TestBadCommandLine(t *testing.T) {
 	dir := t.TempDir()
 	csvPath, _ := writeTrace(t, dir, time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC))
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return "--trace=" + path
+	}
+	badValue := write("bad-value.csv", "timestamp,value\n0,1\n60,lots\n")
+	noHeader := write("no-header.csv", "0,1\n60,2\n")
+	// 20 one-minute steps with a 0.9 split: the test part starts at
+	// ceil(0.9 × 19) = 18 and has 2 steps, fewer than the 5 + 1 a 5-minute
+	// evaluation horizon needs.
+	var short strings.Builder
+	short.WriteString("timestamp,value\n")
+	for i := range 20 {
+		fmt.Fprintf(&short, "%d,%d\n", 60*i, 10+i)
+	}
+	shortTrace := write("short.csv", short.String())
+	prom := []string{"--prometheus.url=http://127.0.0.1:1", "--query=up"}
 	tests := []struct {
 		name     string
 		args     []string
@@ -63,11 +84,19 @@ func TestBadCommandLine(t *testing.T) {
 		{"prometheus without query", []string{"--prometheus.url=http://x"}, 2, "needs --query, --start and --end"},
 		{"bad sweep", []string{"--trace=" + csvPath, "--sweep-headroom=1,lots"}, 2, `"lots" is not a positive number`},
 		{"unknown format", []string{"--trace=" + csvPath, "--format=xml"}, 2, "enum value must be one of table,json,markdown"},
+		{"unknown model", []string{"--trace=" + csvPath, "--model=prophet"}, 2, "enum value must be one of"},
 		{"unknown flag", []string{"--trace=" + csvPath, "--colour"}, 2, "unknown long flag '--colour'"},
+		{"bad duration", []string{"--trace=" + csvPath, "--eval-horizon=soon"}, 2, `not a valid duration string: "soon"`},
+		{"bad train fraction", []string{"--trace=" + csvPath, "--train-fraction=1.5"}, 2, "train fraction must be between 0 and 1"},
+		{"bad quantile", []string{"--trace=" + csvPath, "--upper-quantile=2"}, 2, "quantiles must satisfy"},
+		{"bad time", append(prom, "--start=yesterday", "--end=1"), 2, `--start: "yesterday" is neither RFC 3339 nor unix seconds`},
+		{"end before start", append(prom, "--start=2026-03-02T00:00:00Z", "--end=1"), 2, "--end 1970-01-01T00:00:01Z must be after --start 2026-03-02T00:00:00Z"},
+		{"window over the limit at the step", append(prom, "--start=0", "--end=1", "--step=1s", "--window=15d"), 2, "over the limit"},
 		{"missing file", []string{"--trace=" + filepath.Join(dir, "nope.csv")}, 1, "no such file or directory"},
-		{"bad train fraction", []string{"--trace=" + csvPath, "--train-fraction=1.5"}, 1, "train fraction must be between 0 and 1"},
-		{"bad quantile", []string{"--trace=" + csvPath, "--upper-quantile=2"}, 1, "quantiles must satisfy"},
-		{"bad time", []string{"--prometheus.url=http://127.0.0.1:1", "--query=up", "--start=yesterday", "--end=1"}, 1, `"yesterday" is neither RFC 3339 nor unix seconds`},
+		{"bad value", []string{badValue}, 1, `bad-value.csv: line 3: value "lots" is not a finite number`},
+		{"no header", []string{noHeader}, 1, `line 1: header "0,1", want timestamp,value`},
+		{"too short", []string{shortTrace, "--train-fraction=0.9"}, 1, "history of 20 steps is too short to train on 0.9 of it and score the rest: want at least 13 steps before the test part and 6 in it"},
+		{"unreachable prometheus", append(prom, "--start=0", "--end=3600"), 1, "read the range from http://127.0.0.1:1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,25 +108,61 @@ func TestBadCommandLine(t *testing.T) {
 	}
 }
 
-// TestTrace runs a whole backtest of a trace file with every output.
+// TestTrace runs a whole backtest of a trace file with every output: the
+// table, the JSON, whose WAPE the forecasts CSV recomputes exactly, the
+// plot and the markdown.
 func TestTrace(t *testing.T) {
 	dir := t.TempDir()
 	csvPath, _ := writeTrace(t, dir, time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC))
 	forecasts, plot := filepath.Join(dir, "forecasts.csv"), filepath.Join(dir, "plot.svg")
-	code, stdout, stderr := runCmd("--trace="+csvPath, "--window=2d", "--forecasts-out="+forecasts, "--plot="+plot)
+	code, stdout, stderr := runCmd("--trace="+csvPath, "--window=2d", "--plot="+plot)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"forecast 5m ahead", "last value", "predictive", "reactive", "oracle"} {
+	for _, want := range []string{"forecast 5m ahead", "last value", "same time yesterday", "predictive", "reactive", "oracle", "perfect forecast"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table has no %q:\n%s", want, stdout)
 		}
 	}
-	for _, path := range []string{forecasts, plot} {
-		if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-			t.Errorf("%s: %v, want a file", path, err)
+	if fi, err := os.Stat(plot); err != nil || fi.Size() == 0 {
+		t.Errorf("%s: %v, want a file", plot, err)
+	}
+
+	code, stdout, stderr = runCmd("--trace="+csvPath, "--window=2d", "--format=json", "--eval-horizon=30m", "--forecasts-out="+forecasts)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Forecast struct {
+			Horizon string
+			WAPE    float64
+			Points  int
 		}
 	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	f, err := os.Open(forecasts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var absErr, absActual float64
+	for _, row := range rows[1:] {
+		actual, _ := strconv.ParseFloat(row[1], 64)
+		forecast, _ := strconv.ParseFloat(row[2], 64)
+		absErr += math.Abs(forecast - actual)
+		absActual += math.Abs(actual)
+	}
+	if res.Forecast.Horizon != "30m" || len(rows)-1 != res.Forecast.Points || absErr/absActual != res.Forecast.WAPE {
+		t.Errorf("JSON WAPE %v at %s over %d points; the CSV has %d points and WAPE %v",
+			res.Forecast.WAPE, res.Forecast.Horizon, res.Forecast.Points, len(rows)-1, absErr/absActual)
+	}
+
 	code, stdout, _ = runCmd("--trace="+csvPath, "--window=2d", "--format=markdown")
 	if code != 0 || !strings.HasPrefix(stdout, "### trace\n") || !strings.Contains(stdout, "| **Kedastral** |") {
 		t.Errorf("markdown: exit %d\n%s", code, stdout)

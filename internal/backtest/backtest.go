@@ -141,22 +141,26 @@ type NaiveScores struct {
 // Best returns the name and WAPE of the best naive forecast.
 func (n NaiveScores) Best() (string, float64) {
 	name, best := "", math.Inf(1)
-	for _, c := range []struct {
-		name string
-		v    *float64
-	}{{"last value", n.LastValue}, {"same time yesterday", n.SameTimeYesterday}, {"same time last week", n.SameTimeLastWeek}} {
-		if c.v != nil && *c.v < best {
+	for _, c := range n.named() {
+		if *c.v < best {
 			name, best = c.name, *c.v
 		}
 	}
 	return name, best
 }
 
-// Policies are the three scaling policies scored on the test part.
+// Policies are the scaling policies scored on the test part.
 type Policies struct {
+	// Predictive asks for the engine's plan, DesiredReplicas[0].
 	Predictive PolicyScore `json:"predictive"`
-	Reactive   PolicyScore `json:"reactive"`
-	Oracle     PolicyScore `json:"oracle"`
+	// Reactive is an HPA on the observed load.
+	Reactive PolicyScore `json:"reactive"`
+	// Oracle asks, with perfect foresight, for what the load of the steps
+	// its pods would serve needs: never short while max-replicas allows.
+	Oracle PolicyScore `json:"oracle"`
+	// PerfectForecast is the predictive policy given the true load as its
+	// forecast: the same planner and HPA, no forecast error.
+	PerfectForecast PolicyScore `json:"perfectForecast"`
 }
 
 // PolicyScore is what a policy cost and how well it served the load.
@@ -214,6 +218,8 @@ type tick struct {
 	values, upperValues []float64
 	// The forecast, lower and upper bounds at the evaluation horizon.
 	forecast, lower, upper float64
+	// desired is the engine's plan for now, DesiredReplicas[0].
+	desired int
 }
 
 // run holds the state of one backtest.
@@ -263,32 +269,99 @@ func Run(ctx context.Context, history forecast.Series, opts Options) (*Result, e
 	return res, nil
 }
 
-func newRun(history forecast.Series, opts Options) (*run, error) {
-	n := len(history.Values)
-	switch {
-	case history.Step <= 0:
-		return nil, errors.New("history step must be positive")
-	case !(opts.TrainFraction > 0 && opts.TrainFraction < 1):
-		return nil, fmt.Errorf("train fraction must be between 0 and 1, not %g", opts.TrainFraction)
-	case opts.HPA.Tolerance < 0 || opts.HPA.ScaleDownStabilization < 0:
-		return nil, errors.New("HPA tolerance and stabilization must not be negative")
-	case opts.EvalHorizon < 0:
-		return nil, errors.New("evaluation horizon must not be negative")
+// ErrInvalidOptions is wrapped by the errors of Run and Options.Check that
+// come from the options rather than from the history.
+var ErrInvalidOptions = errors.New("invalid options")
+
+// shape is what the options make of a history's step.
+type shape struct {
+	cfg     forecast.WorkloadConfig
+	startup int // steps a pod takes to be ready, at least 1
+	evalK   int // evaluation horizon in steps, at least 1
+	prewarm int // pre-warm window in whole steps
+}
+
+// Check reports whether o can replay a history of the given step: every
+// error but those of the history itself (too short, no load to choose a
+// target per pod from). Run checks the same.
+func (o Options) Check(step time.Duration) error {
+	_, err := o.shape(step)
+	return err
+}
+
+// shape resolves the workload configuration the engine runs for a history
+// of the given step, and checks the options. Errors wrap ErrInvalidOptions.
+func (o Options) shape(step time.Duration) (shape, error) {
+	invalid := func(format string, args ...any) (shape, error) {
+		return shape{}, fmt.Errorf("%w: %s", ErrInvalidOptions, fmt.Sprintf(format, args...))
 	}
-	r := &run{opts: opts, history: history, step: history.Step, models: map[string]int{}}
+	switch {
+	case step <= 0:
+		return invalid("history step must be positive, not %s", step)
+	case !(o.TrainFraction > 0 && o.TrainFraction < 1):
+		return invalid("train fraction must be between 0 and 1 (exclusive), not %g", o.TrainFraction)
+	case !(o.HPA.Tolerance >= 0) || o.HPA.ScaleDownStabilization < 0:
+		return invalid("HPA tolerance and scale-down stabilization must not be negative")
+	case o.EvalHorizon < 0:
+		return invalid("evaluation horizon must not be negative, not %s", o.EvalHorizon)
+	}
+	for _, h := range o.Headrooms {
+		if !(h > 0) || math.IsInf(h, 0) {
+			return invalid("sweep headroom %g is not a positive number", h)
+		}
+	}
+	cfg := o.Workload
+	cfg.Name, cfg.Query = "backtest", "backtest"
+	cfg.Step, cfg.Interval = model.Duration(step), model.Duration(step)
+	if cfg.AccuracyWindow == 0 {
+		// Sixty judged forecasts per horizon: enough for the interval's
+		// quantiles at any step.
+		cfg.AccuracyWindow = model.Duration(60 * step)
+	}
+	lead := time.Duration(cfg.Capacity.LeadTime)
+	sh := shape{startup: max(1, ceilSteps(lead, step)), prewarm: int(time.Duration(cfg.Capacity.PrewarmWindow) / step)}
+	evalH := o.EvalHorizon
+	if evalH == 0 {
+		evalH = lead
+	}
+	sh.evalK = max(1, ceilSteps(evalH, step))
+	// The horizon covers the evaluation horizon and the planner's look-ahead.
+	need := max(sh.evalK, sh.startup+sh.prewarm) + 1
+	cfg.Horizon = model.Duration(time.Duration(max(need, ceilSteps(time.Duration(cfg.Horizon), step))) * step)
+	// A target per pod of 0 is chosen from the history later; any positive
+	// one checks the rest.
+	check := cfg
+	if check.Capacity.TargetPerPod == 0 {
+		check.Capacity.TargetPerPod = 1
+	}
+	if err := check.Validate(); err != nil {
+		return shape{}, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
+	}
+	sh.cfg = cfg
+	return sh, nil
+}
+
+func newRun(history forecast.Series, opts Options) (*run, error) {
+	sh, err := opts.shape(history.Step)
+	if err != nil {
+		return nil, err
+	}
+	n := len(history.Values)
+	r := &run{opts: opts, history: history, step: history.Step, models: map[string]int{},
+		cfg: sh.cfg, startup: sh.startup, evalK: sh.evalK}
 	if r.opts.Logger == nil {
 		r.opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	r.test = int(math.Ceil(opts.TrainFraction * float64(n-1)))
-	cfg := opts.Workload
-	cfg.Name, cfg.Query = "backtest", "backtest"
-	cfg.Step, cfg.Interval = model.Duration(r.step), model.Duration(r.step)
-	if cfg.AccuracyWindow == 0 {
-		// Sixty judged forecasts per horizon: enough for the interval's
-		// quantiles at any step.
-		cfg.AccuracyWindow = model.Duration(60 * r.step)
+	// Tick from a little before the test part, so that every policy has
+	// asked for replicas and pods have started by the time it is scored.
+	r.warm = r.test - r.startup - sh.prewarm - 5
+	if r.warm < 1 || n-r.test < r.evalK+1 {
+		return nil, fmt.Errorf("history of %d steps is too short to train on %g of it and score the rest: "+
+			"want at least %d steps before the test part and %d in it",
+			n, opts.TrainFraction, r.startup+sh.prewarm+6, r.evalK+1)
 	}
-	if cfg.Capacity.TargetPerPod == 0 {
+	if r.cfg.Capacity.TargetPerPod == 0 {
 		mean, count := 0.0, 0
 		for _, v := range history.Values[:r.test] {
 			if known(v) {
@@ -296,34 +369,10 @@ func newRun(history forecast.Series, opts Options) (*run, error) {
 				count++
 			}
 		}
-		if count == 0 || mean <= 0 {
-			return nil, errors.New("cannot choose a target per pod: the training part has no positive load; set one")
+		if count == 0 || !(mean > 0) || math.IsInf(mean, 0) {
+			return nil, errors.New("cannot choose a target per pod: the training part has no positive finite mean load; set --target-per-pod")
 		}
-		cfg.Capacity.TargetPerPod = mean / float64(count) / 10
-	}
-	lead := time.Duration(cfg.Capacity.LeadTime)
-	r.startup = max(1, ceilSteps(lead, r.step))
-	evalH := opts.EvalHorizon
-	if evalH == 0 {
-		evalH = lead
-	}
-	r.evalK = max(1, ceilSteps(evalH, r.step))
-	prewarm := int(time.Duration(cfg.Capacity.PrewarmWindow) / r.step)
-	need := max(r.evalK, r.startup+prewarm) + 1
-	if steps := ceilSteps(time.Duration(cfg.Horizon), r.step); steps < need {
-		cfg.Horizon = model.Duration(time.Duration(need) * r.step)
-	} else {
-		cfg.Horizon = model.Duration(time.Duration(steps) * r.step)
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	r.cfg = cfg
-	// Tick from a little before the test part, so that every policy has
-	// asked for replicas and pods have started by the time it is scored.
-	r.warm = r.test - r.startup - prewarm - 5
-	if r.warm < 1 || n-r.test < r.evalK+1 {
-		return nil, fmt.Errorf("history of %d steps is too short to train on %g of it and score the rest", n, opts.TrainFraction)
+		r.cfg.Capacity.TargetPerPod = mean / float64(count) / 10
 	}
 	return r, nil
 }
@@ -370,7 +419,7 @@ func (r *run) replay(ctx context.Context) error {
 			continue
 		}
 		t.ok = true
-		t.values, t.upperValues = s.Values, s.Upper
+		t.values, t.upperValues, t.desired = s.Values, s.Upper, s.DesiredReplicas[0]
 		t.forecast, t.lower, t.upper = s.Values[r.evalK], math.NaN(), math.NaN()
 		if s.Lower != nil {
 			t.lower, t.upper = s.Lower[r.evalK], s.Upper[r.evalK]

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 	"github.com/HatiCode/kedastral/internal/trace"
@@ -121,42 +123,56 @@ func TestRunSlowPods(t *testing.T) {
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
-// TestOracleNeverShort replays real traces with the default settings: the
-// oracle's capacity covers the load at every step.
+// TestOracleNeverShort replays a fragment of every bundled real trace, with
+// the command's defaults and with settings that make the planner's own plan
+// riskier (slow pods off the step grid, floor rounding, tight rate limits,
+// no headroom): the oracle's capacity covers the load at every step.
 func TestOracleNeverShort(t *testing.T) {
 	root := prometheustest.ModuleRoot(t)
+	risky := func(o *Options) {
+		c := &o.Workload.Capacity
+		c.LeadTime, c.PrewarmWindow = model.Duration(17*time.Minute), 0
+		c.Headroom, c.Rounding, c.UpMaxFactor, c.DownMaxPercent, c.MinReplicas = 1, capacity.RoundingFloor, 1.1, 10, 0
+		o.HPA = HPA{}
+	}
 	for _, tc := range []struct {
 		file string
 		days int // 0: all of it
 	}{
+		{"aws_asg_cpu_5m.csv", 5},
 		{"aws_elb_requests_5m.csv", 0},
 		{"nasa_http_1m.csv", 4},
+		{"nyc_taxi_30m.csv", 28},
+		{"twitter_aapl_5m.csv", 5},
 	} {
-		t.Run(tc.file, func(t *testing.T) {
-			points, err := trace.ReadFile(filepath.Join(root, "data", "traces", tc.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			history, err := FromPoints(points)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.days > 0 {
-				history.Values = history.Values[:int(time.Duration(tc.days)*day/history.Step)]
-			}
-			opts := defaultOptions()
-			res, err := Run(context.Background(), history, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			o := res.Policies.Oracle
-			if o.UnderProvisionedRatio != 0 || o.UnservedRatio != 0 {
-				t.Errorf("oracle %+v, want never short", o)
-			}
-			if res.Forecast.Points == 0 || !(res.Forecast.WAPE > 0) {
-				t.Errorf("forecast %+v, want scored points", res.Forecast)
-			}
-		})
+		points, err := trace.ReadFile(filepath.Join(root, "data", "traces", tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		history, err := FromPoints(points)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.days > 0 {
+			history.Values = history.Values[:int(time.Duration(tc.days)*day/history.Step)]
+		}
+		for name, edit := range map[string]func(*Options){"defaults": func(*Options) {}, "risky": risky} {
+			t.Run(tc.file+"/"+name, func(t *testing.T) {
+				opts := defaultOptions()
+				edit(&opts)
+				res, err := Run(context.Background(), history, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o := res.Policies.Oracle
+				if o.UnderProvisionedRatio != 0 || o.UnservedRatio != 0 {
+					t.Errorf("oracle %+v, want never short", o)
+				}
+				if res.Forecast.Points == 0 || !(res.Forecast.WAPE > 0) {
+					t.Errorf("forecast %+v, want scored points", res.Forecast)
+				}
+			})
+		}
 	}
 }
 
@@ -193,15 +209,25 @@ func TestOutputs(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{
-		"forecast.horizon", "forecast.wape", "forecast.mase", "forecast.baselines.lastValue",
-		"policies.predictive.replicaHours", "policies.predictive.underProvisionedRatio",
-		"policies.predictive.unservedRatio", "policies.predictive.scaleEvents",
-		"policies.reactive.replicaHours", "policies.oracle.underProvisionedRatio", "sweep",
-	} {
-		if _, ok := lookup(doc, path); !ok {
-			t.Errorf("JSON has no %s", path)
+	paths := []string{"forecast.wape", "forecast.mase", "forecast.bias", "forecast.coverage",
+		"forecast.baselines.lastValue", "forecast.baselines.sameTimeYesterday"}
+	for _, policy := range []string{"predictive", "reactive", "oracle", "perfectForecast"} {
+		for _, field := range []string{"replicaHours", "underProvisionedRatio", "unservedRatio", "scaleEvents"} {
+			paths = append(paths, "policies."+policy+"."+field)
 		}
+	}
+	for _, path := range paths {
+		if v, ok := lookup(doc, path); !ok {
+			t.Errorf("JSON has no %s", path)
+		} else if _, ok := v.(float64); !ok {
+			t.Errorf("JSON %s is %v, want a number", path, v)
+		}
+	}
+	if h, _ := lookup(doc, "forecast.horizon"); h != "5m" {
+		t.Errorf("JSON forecast.horizon is %v, want 5m", h)
+	}
+	if sweep, _ := lookup(doc, "sweep"); sweep == nil {
+		t.Error("JSON has no sweep")
 	}
 
 	buf.Reset()
@@ -352,5 +378,121 @@ func TestRunRefusesBadOptions(t *testing.T) {
 	short.Values = short.Values[:8]
 	if _, err := Run(context.Background(), short, exactOptions(forecast.ModelBaseline)); err == nil {
 		t.Error("8 steps: no error, want too short")
+	}
+}
+
+// TestPoliciesStepUp simulates a step in the load by hand, one-minute steps,
+// a target of 100 per pod, no headroom, pods ready 2 steps after they are
+// asked for, and an HPA that passes every change through. Steps 0 to 9:
+//
+//	load      100 100 100 500 500 500 100 100 100 100
+//	oracle      1   5   5   5   5   1   1   1   1   1   ceil(max(load[s+1], load[s+2]) / 100)
+//	reactive    1   1   1   5   5   5   1   1   1   1   ceil(load[s] / 100)
+//
+// Scored from step 3, ready(t) = min(r(t−2), r(t−1)):
+//
+//	oracle    5 5 5 1 1 1 1: never short; 19 pod-minutes; one change (at 5)
+//	reactive  1 1 5 5 1 1 1: short at 3 and 4, the 2 start-up steps, by
+//	          400 each of 3 × 500 + 4 × 100 = 1900; 15 pod-minutes; changes
+//	          at 3 and 6
+//
+// The predictive policy is given the oracle's counts as the engine's plans,
+// so it matches the oracle.
+//
+// The perfect forecast is the planner, with a 2-minute lead time, no
+// pre-warm window and no rate limits, on the true load: at s it asks for
+// ceil(load[s+2] / 100), the last load past the end:
+//
+//	perfect     1   5   5   5   1   1   1   1   1   1
+//
+// ready from step 3: 5 5 1 1 1 1 1. Asking at 4 for the load of 6, it drops
+// the pods at 5, still in the surge: short there by 400; 15 pod-minutes;
+// one change (at 4).
+func TestPoliciesStepUp(t *testing.T) {
+	load := []float64{100, 100, 100, 500, 500, 500, 100, 100, 100, 100}
+	w := forecast.DefaultWorkloadConfig()
+	w.Step, w.Horizon = model.Duration(time.Minute), model.Duration(5*time.Minute)
+	c := &w.Capacity
+	c.TargetPerPod, c.Headroom, c.MinReplicas, c.MaxReplicas = 100, 1, 1, 100
+	c.LeadTime, c.PrewarmWindow, c.UpMaxFactor, c.DownMaxPercent = model.Duration(2*time.Minute), 0, 100, 100
+	r := &run{
+		opts:    Options{HPA: HPA{}},
+		history: forecast.Series{Start: t0, Step: time.Minute, Values: load},
+		cfg:     w, step: time.Minute, startup: 2, warm: 0, test: 3,
+	}
+	oracle := []int{1, 5, 5, 5, 5, 1, 1, 1, 1, 1}
+	r.ticks = make([]tick, len(load))
+	for i := range r.ticks {
+		r.ticks[i] = tick{ok: true, desired: oracle[i]}
+	}
+	got, _, err := r.policies(1, w.Capacity.PlanOn, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hours := func(podMinutes float64) float64 { return podMinutes / 60 }
+	tests := []struct {
+		name      string
+		got, want PolicyScore
+	}{
+		{"oracle", got.Oracle, PolicyScore{ReplicaHours: hours(19), ScaleEvents: 1}},
+		{"predictive", got.Predictive, PolicyScore{ReplicaHours: hours(19), ScaleEvents: 1}},
+		{"reactive", got.Reactive, PolicyScore{ReplicaHours: hours(15), UnderProvisionedRatio: 2.0 / 7, UnservedRatio: 800.0 / 1900, ScaleEvents: 2}},
+		{"perfect forecast", got.PerfectForecast, PolicyScore{ReplicaHours: hours(15), UnderProvisionedRatio: 1.0 / 7, UnservedRatio: 400.0 / 1900, ScaleEvents: 1}},
+	}
+	for _, tc := range tests {
+		if !near(tc.got.ReplicaHours, tc.want.ReplicaHours) || !near(tc.got.UnderProvisionedRatio, tc.want.UnderProvisionedRatio) ||
+			!near(tc.got.UnservedRatio, tc.want.UnservedRatio) || tc.got.ScaleEvents != tc.want.ScaleEvents {
+			t.Errorf("%s: %+v, want %+v", tc.name, tc.got, tc.want)
+		}
+	}
+	if o, err := r.oracle(1); err != nil || !slices.Equal(o, oracle) {
+		t.Errorf("oracle asks %v (%v), want %v", o, err, oracle)
+	}
+	if re, err := r.reactive(1, 1); err != nil || !slices.Equal(re, []int{1, 1, 1, 5, 5, 5, 1, 1, 1, 1}) {
+		t.Errorf("reactive asks %v (%v)", re, err)
+	}
+}
+
+// TestPredictiveIsEnginePlan checks that planning again from the published
+// forecasts, as the headroom sweep does, gives the engine's own plan at the
+// configured headroom and basis: the sweep runs the same planner.
+func TestPredictiveIsEnginePlan(t *testing.T) {
+	history := surges(6)
+	for i := range history.Values {
+		history.Values[i] += float64(50 * ((i*3)%7 - 3))
+	}
+	for _, basis := range []capacity.Basis{capacity.BasisForecast, capacity.BasisUpper} {
+		t.Run(string(basis), func(t *testing.T) {
+			opts := defaultOptions()
+			opts.Workload.Capacity.PlanOn = basis
+			opts.TrainFraction = 0.5
+			r, err := newRun(history, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.replay(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			again, err := r.desired(r.cfg.Capacity.Headroom, basis)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ok, upper := 0, 0
+			for i, tk := range r.ticks {
+				if !tk.ok {
+					continue
+				}
+				ok++
+				if tk.upperValues != nil {
+					upper++
+				}
+				if again[i] != tk.desired {
+					t.Fatalf("tick %d: planned again %d, the engine planned %d", i, again[i], tk.desired)
+				}
+			}
+			if ok == 0 || upper == 0 {
+				t.Errorf("%d ticks, %d with an interval; want some of each", ok, upper)
+			}
+		})
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/HatiCode/kedastral/capacity"
 )
@@ -19,30 +22,38 @@ import (
 //
 //	ready(t) = min(r(s) for s in [t − startup, t − 1])
 func (r *run) policies(h float64, planOn capacity.Basis, timeline bool) (Policies, []TimelinePoint, error) {
-	p := r.cfg.Capacity
-	p.Headroom = h
 	n := len(r.history.Values)
-	// The three request series, from r.warm; before that every policy asks
-	// for what the oracle would.
-	predictive, err := r.predictive(h, planOn)
+	// The three request series, from r.warm; the predictive and reactive
+	// policies start from the oracle's first count.
+	oracle, err := r.oracle(h)
 	if err != nil {
 		return Policies{}, nil, err
 	}
-	reactive := r.reactive(h)
-	oracle := r.oracle(h)
+	predictive, err := r.predictive(h, planOn, oracle[0])
+	if err != nil {
+		return Policies{}, nil, err
+	}
+	reactive, err := r.reactive(h, oracle[0])
+	if err != nil {
+		return Policies{}, nil, err
+	}
+	perfect, err := r.perfect(h, planOn, oracle[0])
+	if err != nil {
+		return Policies{}, nil, err
+	}
 	var out Policies
 	var points []TimelinePoint
-	scores := []*PolicyScore{&out.Predictive, &out.Reactive, &out.Oracle}
-	requests := [][]int{predictive, reactive, oracle}
-	var served [3]struct{ under, unserved, load float64 }
+	scores := []*PolicyScore{&out.Predictive, &out.Reactive, &out.Oracle, &out.PerfectForecast}
+	requests := [][]int{predictive, reactive, oracle, perfect}
+	var served [4]struct{ under, unserved, load float64 }
 	scored := 0
 	for t := r.test; t < n; t++ {
 		actual := r.history.Values[t]
-		var capacities [3]float64
+		var capacities [4]float64
 		for k, req := range requests {
 			ready := slices.Min(req[t-r.startup-r.warm : t-r.warm])
 			scores[k].ReplicaHours += float64(ready) * r.step.Hours()
-			capacities[k] = float64(ready) * p.TargetPerPod
+			capacities[k] = float64(ready) * r.cfg.Capacity.TargetPerPod
 			if known(actual) {
 				if actual > capacities[k]*(1+1e-9) {
 					served[k].under++
@@ -76,84 +87,174 @@ func (r *run) policies(h float64, planOn capacity.Basis, timeline bool) (Policie
 }
 
 // predictive returns the replicas the predictive policy asks for at each
-// step from r.warm: the engine's plan, made again at headroom h on planOn by
-// the same planner from the forecast the engine published (the forecasts do
-// not depend on the headroom or the basis; at the configured ones this is
-// the engine's own plan), through the HPA. A tick that published nothing
-// leaves the previous plan in place, as the forecaster's last snapshot is.
-func (r *run) predictive(h float64, planOn capacity.Basis) ([]int, error) {
+// step from r.warm, starting from start: the desired count of the engine's
+// plan (see desired) through the HPA, as KEDA serves it to one. A tick that
+// published nothing leaves the previous plan in place, as the forecaster's
+// last snapshot is.
+func (r *run) predictive(h float64, planOn capacity.Basis, start int) ([]int, error) {
+	var desired []int
+	if h == r.cfg.Capacity.Headroom && planOn == r.cfg.Capacity.PlanOn {
+		// The engine's own plan, DesiredReplicas[0] of each snapshot.
+		desired = make([]int, len(r.ticks))
+		for i, t := range r.ticks {
+			desired[i] = t.desired
+		}
+	} else {
+		var err error
+		if desired, err = r.desired(h, planOn); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]int, len(r.ticks))
+	hpa := r.newHPA(start)
+	current := start
+	for i, t := range r.ticks {
+		if t.ok {
+			current = desired[i]
+		}
+		out[i] = hpa.next(current)
+	}
+	return out, nil
+}
+
+// perfect returns the replicas the predictive policy would ask for at each
+// step from r.warm, starting from start, with a perfect forecast: the
+// engine's planner at headroom h, with its lead time, pre-warm window and
+// rate limits, on the true load of the forecast's steps (no load where
+// nothing was observed), through the HPA. Unlike the oracle it can be
+// short: it asks now for the load a lead time ahead, so a scale-down that
+// the HPA does not hold removes pods before the load falls, and the rate
+// limits can slow a steep climb. The gap between it and the oracle is what
+// the planner costs; between it and the predictive policy, what the
+// forecast errors cost. planOn is ignored: the truth has no interval.
+func (r *run) perfect(h float64, _ capacity.Basis, start int) ([]int, error) {
+	p := r.cfg.Capacity
+	p.Headroom = h
+	values := r.history.Values
+	out := make([]int, len(r.ticks))
+	truth := make([]float64, r.cfg.Steps())
+	hpa := r.newHPA(start)
+	prev := -1
+	for i := range out {
+		s := r.warm + i
+		k := min(len(truth), len(values)-s)
+		for j := range k {
+			truth[j] = values[s+j]
+			if !known(truth[j]) {
+				truth[j] = 0
+			}
+		}
+		plan, err := p.Plan(truth[:k], r.step, prev)
+		if err != nil {
+			return nil, fmt.Errorf("plan on the true load at %s: %w", r.history.Time(s), err)
+		}
+		prev = plan[0]
+		out[i] = hpa.next(prev)
+	}
+	return out, nil
+}
+
+// desired returns, for each tick that published a forecast, the count the
+// engine's planner asks for now at headroom h on basis planOn: the same
+// capacity.Plan, on the forecast the engine published, with the previous
+// successful tick's count as the previous plan, as the engine does. The
+// forecasts depend on neither the headroom nor the basis, so at the
+// configured ones this is DesiredReplicas[0] of the engine's snapshots.
+// Ticks that published nothing are 0.
+func (r *run) desired(h float64, planOn capacity.Basis) ([]int, error) {
 	p := r.cfg.Capacity
 	p.Headroom = h
 	out := make([]int, len(r.ticks))
-	hpa := r.newHPA(r.need(r.warm, h))
-	prev, desired := -1, r.need(r.warm, h)
+	prev := -1
 	for i, t := range r.ticks {
-		if t.ok {
-			basis := t.values
-			if planOn == capacity.BasisUpper && t.upperValues != nil {
-				basis = t.upperValues
-			}
-			plan, err := p.Plan(basis, r.step, prev)
+		if !t.ok {
+			continue
+		}
+		basis := t.values
+		if planOn == capacity.BasisUpper && t.upperValues != nil {
+			basis = t.upperValues
+		}
+		plan, err := p.Plan(basis, r.step, prev)
+		if err != nil {
+			return nil, fmt.Errorf("plan at %s: %w", r.history.Time(r.warm+i), err)
+		}
+		out[i], prev = plan[0], plan[0]
+	}
+	return out, nil
+}
+
+// reactive returns the replicas an HPA on the observed load asks for at
+// each step from r.warm, starting from start: the count the load observed
+// at the step itself needs (the HPA sees the metric as it is now),
+// ceil(load × h / target per pod) within the bounds, through the HPA's
+// tolerance and stabilisation. A step with no observation keeps the
+// previous count.
+func (r *run) reactive(h float64, start int) ([]int, error) {
+	p := r.sizing(h, 0)
+	out := make([]int, len(r.ticks))
+	desired := start
+	hpa := r.newHPA(start)
+	load := make([]float64, 1)
+	for i := range out {
+		if v := r.history.Values[r.warm+i]; known(v) {
+			load[0] = v
+			plan, err := p.Plan(load, r.step, desired)
 			if err != nil {
-				return nil, fmt.Errorf("plan at %s: %w", r.history.Time(r.warm+i), err)
+				return nil, fmt.Errorf("reactive count at %s: %w", r.history.Time(r.warm+i), err)
 			}
-			prev, desired = plan[0], plan[0]
+			desired = plan[0]
 		}
 		out[i] = hpa.next(desired)
 	}
 	return out, nil
 }
 
-// reactive returns the replicas an HPA on the observed load asks for at
-// each step from r.warm: ceil(load × h / target per pod), the load at the
-// step itself (the HPA sees the metric as it is now), then the HPA's
-// tolerance and stabilisation. A step with no observation keeps the
-// previous count.
-func (r *run) reactive(h float64) []int {
-	out := make([]int, len(r.ticks))
-	desired := r.need(r.warm, h)
-	hpa := r.newHPA(desired)
-	for i := range out {
-		if v := r.history.Values[r.warm+i]; known(v) {
-			desired = r.replicasFor(v, h)
-		}
-		out[i] = hpa.next(desired)
-	}
-	return out
-}
-
 // oracle returns the replicas perfect foresight asks for at each step s
-// from r.warm: enough for the highest load of the steps its pods would serve
-// if asked for now, s+1 to s+startup, with no HPA in the way. Its ready
-// capacity therefore never falls short while max-replicas allows.
-func (r *run) oracle(h float64) []int {
+// from r.warm: the planner's count from the true load of steps s to
+// s+startup, looking at steps s+1 to s+startup (the steps its pods would
+// serve if asked for now), with no rate limits and no HPA in the way. A
+// step with no observation counts as no load. Its ready capacity therefore
+// never falls short while max-replicas allows.
+func (r *run) oracle(h float64) ([]int, error) {
+	p := r.sizing(h, r.startup)
+	values := r.history.Values
 	out := make([]int, len(r.ticks))
+	truth := make([]float64, r.startup+1)
 	for i := range out {
-		out[i] = r.need(r.warm+i, h)
-	}
-	return out
-}
-
-// need returns what the load of steps s+1 to s+startup needs at headroom h;
-// steps with no observation are skipped, and none at all needs the minimum.
-func (r *run) need(s int, h float64) int {
-	most := math.NaN()
-	for j := s + 1; j <= s+r.startup && j < len(r.history.Values); j++ {
-		if v := r.history.Values[j]; known(v) && !(v <= most) {
-			most = v
+		s := r.warm + i
+		k := min(len(truth), len(values)-s)
+		for j := range k {
+			truth[j] = values[s+j]
+			if !known(truth[j]) {
+				truth[j] = 0
+			}
 		}
+		plan, err := p.Plan(truth[:k], r.step, -1)
+		if err != nil {
+			return nil, fmt.Errorf("oracle count at %s: %w", r.history.Time(s), err)
+		}
+		out[i] = plan[0]
 	}
-	if !known(most) {
-		return r.cfg.Capacity.MinReplicas
-	}
-	return r.replicasFor(most, h)
+	return out, nil
 }
 
-// replicasFor returns ceil(load × h / target per pod) within the bounds.
-func (r *run) replicasFor(load, h float64) int {
+// sizing returns the capacity policy the reactive and oracle policies size
+// replicas with: the configured target per pod and replica bounds at
+// headroom h, ceil rounding, no rate limits (an up-max-factor that cannot
+// bind before max-replicas, any scale-down), and a plan for the peak of
+// the load at steps 1 to ahead (a lead time of one step and a pre-warm
+// window of ahead − 1 steps), or, when ahead is 0, for the load at step 0.
+func (r *run) sizing(h float64, ahead int) capacity.Policy {
 	p := r.cfg.Capacity
-	n := int(math.Ceil(load*h/p.TargetPerPod - 1e-9))
-	return min(max(n, p.MinReplicas), p.MaxReplicas)
+	p.Headroom = h
+	p.Rounding, p.PlanOn = capacity.RoundingCeil, capacity.BasisForecast
+	p.UpMaxFactor, p.DownMaxPercent = max(1, float64(p.MaxReplicas)), 100
+	p.LeadTime, p.PrewarmWindow = 0, 0
+	if ahead > 0 {
+		p.LeadTime = model.Duration(r.step)
+		p.PrewarmWindow = model.Duration(time.Duration(ahead-1) * r.step)
+	}
+	return p
 }
 
 // hpa is the state of a simulated Horizontal Pod Autoscaler.

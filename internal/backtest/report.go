@@ -19,48 +19,41 @@ func (res *Result) WriteJSON(w io.Writer) error {
 	return enc.Encode(res)
 }
 
-// WriteTable writes the result as aligned text for people.
+// WriteTable writes the result as aligned text for people: the trace and
+// settings, the forecast's accuracy beside the naive forecasts', the
+// policies, and the headroom sweep. Sections are separated by a line with
+// no cell, so that each aligns its own columns.
 func (res *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	f, s := res.Forecast, res.Settings
 	fmt.Fprintf(tw, "trace\t%s .. %s, %d steps of %s (%d missing); scored from %s (%d steps)\n",
 		day0(res.Trace.Start), day0(res.Trace.End), res.Trace.Points, secs(res.Trace.StepSeconds),
 		res.Trace.Missing, day0(res.Trace.TestStart), res.Trace.TestPoints)
-	fmt.Fprintf(tw, "settings\tmodel %s, target/pod %.4g, headroom %g, lead time %s (pods ready after %d steps), replicas %d..%d, window %s\n",
-		s.Model, s.TargetPerPod, s.Headroom, secs(s.LeadTimeSeconds), s.StartupSteps, s.MinReplicas, s.MaxReplicas, secs(s.WindowSeconds))
-	fmt.Fprintf(tw, "\t\n")
-	fmt.Fprintf(tw, "forecast %s ahead\tWAPE\tMASE\tbias\tinterval coverage\tpoints\n", f.Horizon)
+	fmt.Fprintf(tw, "settings\tmodel %s, target/pod %.4g, headroom %g, lead time %s (pods ready %s after they are asked for), replicas %d..%d, window %s\n",
+		s.Model, s.TargetPerPod, s.Headroom, secs(s.LeadTimeSeconds), plural(s.StartupSteps, "step"), s.MinReplicas, s.MaxReplicas, secs(s.WindowSeconds))
+	fmt.Fprintf(tw, "\nforecast %s ahead\tWAPE\tMASE\tbias\tinterval coverage\tpoints\n", f.Horizon)
 	fmt.Fprintf(tw, "kedastral (%s)\t%.4f\t%.3f\t%+.4f\t%s\t%d\n", models(f.Models), f.WAPE, f.MASE, f.Bias, coverage(f), f.Points)
-	for _, b := range []struct {
-		name string
-		v    *float64
-	}{{"last value", f.Baselines.LastValue}, {"same time yesterday", f.Baselines.SameTimeYesterday}, {"same time last week", f.Baselines.SameTimeLastWeek}} {
-		if b.v != nil {
-			fmt.Fprintf(tw, "%s\t%.4f\t\t\t\t\n", b.name, *b.v)
-		}
+	for _, b := range f.Baselines.named() {
+		fmt.Fprintf(tw, "%s\t%.4f\t\t\t\t\n", b.name, *b.v)
 	}
-	fmt.Fprintf(tw, "\t\n")
-	fmt.Fprintf(tw, "policy\treplica-hours\tunder-provisioned\tunserved\tscale events\n")
-	for _, p := range []struct {
-		name  string
-		score PolicyScore
-	}{{"predictive", res.Policies.Predictive}, {"reactive", res.Policies.Reactive}, {"oracle", res.Policies.Oracle}} {
+	fmt.Fprintf(tw, "\npolicy\treplica-hours\tunder-provisioned\tunserved\tscale events\n")
+	for _, p := range res.Policies.named() {
 		fmt.Fprintf(tw, "%s\t%.1f\t%.2f%%\t%.3f%%\t%d\n", p.name, p.score.ReplicaHours,
 			100*p.score.UnderProvisionedRatio, 100*p.score.UnservedRatio, p.score.ScaleEvents)
 	}
 	if len(res.Sweep) > 0 {
-		fmt.Fprintf(tw, "\t\n")
-		fmt.Fprintf(tw, "headroom\treactive replica-h\tunder\tpredictive replica-h\tunder\ton upper: replica-h\tunder\tat reactive's cost: predictive under\ton upper\n")
+		// "upper" is the predictive policy planning on the upper bound.
+		fmt.Fprintf(tw, "\nheadroom\treactive replica-h\tunder\tpredictive replica-h\tunder\treactive under at same cost\t"+
+			"upper replica-h\tunder\tat reactive's cost: predictive under\tupper under\n")
 		for _, p := range res.Sweep {
-			fmt.Fprintf(tw, "%g\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%s\t%s\n", p.Headroom,
+			fmt.Fprintf(tw, "%g\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%s\t%.1f\t%.2f%%\t%s\t%s\n", p.Headroom,
 				p.Reactive.ReplicaHours, 100*p.Reactive.UnderProvisionedRatio,
-				p.Predictive.ReplicaHours, 100*p.Predictive.UnderProvisionedRatio,
+				p.Predictive.ReplicaHours, 100*p.Predictive.UnderProvisionedRatio, percent(p.ReactiveAtEqualCost),
 				p.PredictiveUpper.ReplicaHours, 100*p.PredictiveUpper.UnderProvisionedRatio,
 				percent(p.PredictiveAtReactiveCost), percent(p.PredictiveUpperAtReactiveCost))
 		}
 	}
-	fmt.Fprintf(tw, "\t\n")
-	fmt.Fprintf(tw, "replayed in\t%.1f s\n", res.ElapsedSeconds)
+	fmt.Fprintf(tw, "\nreplayed in %.1f s\n", res.ElapsedSeconds)
 	return tw.Flush()
 }
 
@@ -71,26 +64,18 @@ func (res *Result) WriteMarkdown(w io.Writer, title string) error {
 	f, s := res.Forecast, res.Settings
 	fmt.Fprintf(&b, "### %s\n\n", title)
 	fmt.Fprintf(&b, "%d steps of %s from %s (%d missing), scored from %s (%d steps). Model `%s` (%s); "+
-		"target per pod %.4g, lead time %s (pods ready %d steps after they are asked for), replicas %d..%d, window %s. "+
+		"target per pod %.4g, lead time %s (pods ready %s after they are asked for), replicas %d..%d, window %s. "+
 		"Replayed in %.1f s.\n\n",
 		res.Trace.Points, secs(res.Trace.StepSeconds), day0(res.Trace.Start), res.Trace.Missing, day0(res.Trace.TestStart),
-		res.Trace.TestPoints, s.Model, models(f.Models), s.TargetPerPod, secs(s.LeadTimeSeconds), s.StartupSteps,
+		res.Trace.TestPoints, s.Model, models(f.Models), s.TargetPerPod, secs(s.LeadTimeSeconds), plural(s.StartupSteps, "step"),
 		s.MinReplicas, s.MaxReplicas, secs(s.WindowSeconds), res.ElapsedSeconds)
 	fmt.Fprintf(&b, "| forecast %s ahead | WAPE | MASE | bias | interval coverage |\n|---|---|---|---|---|\n", f.Horizon)
 	fmt.Fprintf(&b, "| **Kedastral** | **%.4f** | %.3f | %+.4f | %s |\n", f.WAPE, f.MASE, f.Bias, coverage(f))
-	for _, n := range []struct {
-		name string
-		v    *float64
-	}{{"last value", f.Baselines.LastValue}, {"same time yesterday", f.Baselines.SameTimeYesterday}, {"same time last week", f.Baselines.SameTimeLastWeek}} {
-		if n.v != nil {
-			fmt.Fprintf(&b, "| %s | %.4f | | | |\n", n.name, *n.v)
-		}
+	for _, n := range f.Baselines.named() {
+		fmt.Fprintf(&b, "| %s | %.4f | | | |\n", n.name, *n.v)
 	}
 	fmt.Fprintf(&b, "\n| policy at headroom %g | replica-hours | under-provisioned | unserved | scale events |\n|---|---|---|---|---|\n", s.Headroom)
-	for _, p := range []struct {
-		name  string
-		score PolicyScore
-	}{{"predictive", res.Policies.Predictive}, {"reactive", res.Policies.Reactive}, {"oracle", res.Policies.Oracle}} {
+	for _, p := range res.Policies.named() {
 		fmt.Fprintf(&b, "| %s | %.1f | %.2f %% | %.3f %% | %d |\n", p.name, p.score.ReplicaHours,
 			100*p.score.UnderProvisionedRatio, 100*p.score.UnservedRatio, p.score.ScaleEvents)
 	}
@@ -129,6 +114,14 @@ func (res *Result) WriteForecastsCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// plural returns n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -179,4 +172,40 @@ func models(counts map[string]int) string {
 		parts[i] = fmt.Sprintf("%s %.0f%%", m.name, 100*float64(m.n)/float64(total))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// namedScore is a policy's score with the name a table shows it by.
+type namedScore struct {
+	name  string
+	score PolicyScore
+}
+
+// named returns the policies in the order tables show them.
+func (p Policies) named() []namedScore {
+	return []namedScore{
+		{"predictive", p.Predictive},
+		{"reactive", p.Reactive},
+		{"oracle", p.Oracle},
+		{"perfect forecast", p.PerfectForecast},
+	}
+}
+
+// namedWAPE is a naive forecast's WAPE with its name.
+type namedWAPE struct {
+	name string
+	v    *float64
+}
+
+// named returns the naive forecasts that were scored, in the order tables
+// show them.
+func (n NaiveScores) named() []namedWAPE {
+	var out []namedWAPE
+	for _, c := range []namedWAPE{
+		{"last value", n.LastValue}, {"same time yesterday", n.SameTimeYesterday}, {"same time last week", n.SameTimeLastWeek},
+	} {
+		if c.v != nil {
+			out = append(out, c)
+		}
+	}
+	return out
 }
