@@ -33,7 +33,7 @@ func (s ModelScore) String() string {
 // Auto chooses, per workload, the model that forecast its own recent history
 // best: a rolling-origin backtest at the evaluation horizon (the lead time)
 // over the most recent day of history, or its last quarter when shorter, at up
-// to 24 origins, repeated every RefitInterval of data time. The baseline is
+// to 96 origins, repeated every RefitInterval of data time. The baseline is
 // kept while the history is too short to judge (fewer than 4 origins) and
 // wins ties. An Auto is not safe for concurrent use.
 type Auto struct {

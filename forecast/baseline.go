@@ -58,6 +58,9 @@ func (Baseline) Predict(history Series, n int) ([]float64, error) {
 		if rising {
 			y = math.Max(y, last)
 		}
+		if notFinite(y) {
+			y = last // only for loads near the float64 limit
+		}
 		out[i] = math.Max(y, 0)
 	}
 	return out, nil
@@ -83,7 +86,7 @@ func emas(values []float64, n1, n2 int) (float64, float64) {
 
 // hourMeans holds the mean load of each UTC hour of the day.
 type hourMeans struct {
-	sum   [24]float64
+	mean  [24]float64 // kept as a running mean: a sum could overflow
 	count [24]int
 }
 
@@ -97,8 +100,8 @@ func newHourMeans(s Series) *hourMeans {
 	hour := int((((at - rem) / hourNs % 24) + 24) % 24) // floor, also before 1970
 	step := int64(s.Step)
 	for _, v := range s.Values {
-		h.sum[hour] += v
 		h.count[hour]++
+		h.mean[hour] += (v - h.mean[hour]) / float64(h.count[hour])
 		for rem += step; rem >= hourNs; rem -= hourNs {
 			if hour++; hour == 24 {
 				hour = 0
@@ -118,5 +121,5 @@ func (h *hourMeans) at(t time.Time) (float64, bool) {
 	if h.count[hour] == 0 {
 		return 0, false
 	}
-	return h.sum[hour] / float64(h.count[hour]), true
+	return h.mean[hour], true
 }

@@ -91,6 +91,7 @@ func TestModelsOnRealShapes(t *testing.T) {
 		"level shift":   seasonal(3*day5m, func(i int) float64 { return float64(100 + 900*(i/(2*day5m))) }),
 		"counter reset": seasonal(3*day5m, func(i int) float64 { return float64(i % 500) }),
 		"huge values":   seasonal(3*day5m, func(i int) float64 { return 1e300 * (1 + math.Sin(float64(i))) }),
+		"float64 limit": seasonal(485, func(i int) float64 { return 1.7e308 * (float64((i*7919)%1000) / 1000) }),
 		"spikes":        seasonal(3*day5m, func(i int) float64 { return float64(10 + 10000*btoi(i%97 == 0)) }),
 		"daily cycle":   seasonal(3*day5m, func(i int) float64 { return 100 + 90*math.Sin(2*math.Pi*float64(i)/float64(day5m)) }),
 	}

@@ -2,6 +2,7 @@ package backtest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -266,6 +267,11 @@ func Run(ctx context.Context, history forecast.Series, opts Options) (*Result, e
 		}
 	}
 	res.ElapsedSeconds = time.Since(began).Seconds()
+	// Every score must be a number JSON can carry: sums of loads near the
+	// float64 limit could still overflow.
+	if _, err := json.Marshal(res); err != nil {
+		return nil, fmt.Errorf("a score is not a finite number (loads near the float64 limit?): %w", err)
+	}
 	return res, nil
 }
 
@@ -355,11 +361,23 @@ func newRun(history forecast.Series, opts Options) (*run, error) {
 	r.test = int(math.Ceil(opts.TrainFraction * float64(n-1)))
 	// Tick from a little before the test part, so that every policy has
 	// asked for replicas and pods have started by the time it is scored.
-	r.warm = r.test - r.startup - sh.prewarm - 5
+	// The first scored forecast was made evalK steps before the test part:
+	// that tick must have run too.
+	lead := max(r.startup+sh.prewarm, r.evalK)
+	r.warm = r.test - lead - 5
 	if r.warm < 1 || n-r.test < r.evalK+1 {
 		return nil, fmt.Errorf("history of %d steps is too short to train on %g of it and score the rest: "+
 			"want at least %d steps before the test part and %d in it",
-			n, opts.TrainFraction, r.startup+sh.prewarm+6, r.evalK+1)
+			n, opts.TrainFraction, lead+6, r.evalK+1)
+	}
+	total := 0.0
+	for _, v := range history.Values {
+		if known(v) {
+			total += math.Abs(v)
+		}
+	}
+	if math.IsInf(total, 0) {
+		return nil, errors.New("the load's values are too large: their sum is past the float64 limit")
 	}
 	if r.cfg.Capacity.TargetPerPod == 0 {
 		mean, count := 0.0, 0

@@ -496,3 +496,33 @@ func TestPredictiveIsEnginePlan(t *testing.T) {
 		})
 	}
 }
+
+// TestRunLongEvalHorizon scores forecasts an hour ahead with a 5-minute lead
+// time: 12 steps, more than the start-up (1) and settling (5) steps, so the
+// ticks must start 12 + 5 steps before the test part for its first points
+// to have a forecast. All 864 test steps are scored.
+func TestRunLongEvalHorizon(t *testing.T) {
+	opts := exactOptions(forecast.ModelSeasonalNaive)
+	opts.EvalHorizon = time.Hour
+	res, err := Run(context.Background(), surges(6), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Forecast.Horizon != "1h" || res.Forecast.Points != 864 || res.Forecast.WAPE != 0 {
+		t.Errorf("forecast %+v, want 864 exact points at 1h", res.Forecast)
+	}
+}
+
+// TestRunHugeLoads checks that loads whose sums pass the float64 limit are
+// refused with a clear error, not scored as NaN.
+func TestRunHugeLoads(t *testing.T) {
+	history := surges(6)
+	for i := range history.Values {
+		history.Values[i] = 1e308 * float64(i%2)
+	}
+	opts := exactOptions(forecast.ModelSeasonalNaive)
+	opts.Workload.Capacity.TargetPerPod = 1e306
+	if _, err := Run(context.Background(), history, opts); err == nil || !strings.Contains(err.Error(), "float64 limit") {
+		t.Errorf("err = %v, want the float64 limit named", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"testing"
 	"time"
@@ -44,6 +45,9 @@ func FuzzRun(f *testing.F) {
 		res, err := Run(context.Background(), history, opts)
 		if err != nil {
 			return
+		}
+		if err := res.WriteJSON(io.Discard); err != nil {
+			t.Fatalf("result does not encode: %v", err)
 		}
 		f := res.Forecast
 		for _, v := range []float64{f.WAPE, f.MASE, math.Abs(f.Bias)} {
