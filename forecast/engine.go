@@ -167,9 +167,20 @@ func (e *Engine) tick(ctx context.Context) error {
 		DesiredReplicas: plan,
 		ObservedValue:   history.Values[len(history.Values)-1],
 		ObservedAt:      history.End(),
+		Recent:          recent(history, 2*e.cfg.Steps(), time.Hour),
 	})
 	e.logger.Debug("Forecast published", "desired_replicas", plan[0], "observed", history.Values[len(history.Values)-1])
 	return nil
+}
+
+// recent returns a copy of the newest points of history: n of them, or more
+// to span at least span, and never more than history holds.
+func recent(history Series, n int, span time.Duration) []float64 {
+	if k := int(span / history.Step); k > n {
+		n = k
+	}
+	n = min(n+1, len(history.Values))
+	return slices.Clone(history.Values[len(history.Values)-n:])
 }
 
 // collect reads the window of history ending at now and repairs its gaps.

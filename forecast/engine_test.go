@@ -314,3 +314,31 @@ func TestEngineSeedNeedsHistory(t *testing.T) {
 		t.Errorf("accuracy %+v; want 5 horizons, 4 samples at 4m, exact on a constant", s.Accuracy)
 	}
 }
+
+func TestRecent(t *testing.T) {
+	history := Series{Start: time.Unix(0, 0), Step: time.Minute, Values: []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}}
+	for _, tc := range []struct {
+		name string
+		n    int
+		span time.Duration
+		want []float64
+	}{
+		// n = 3 steps back from the newest point: 4 points, 6..9.
+		{"steps", 3, time.Minute, []float64{6, 7, 8, 9}},
+		// the span 5m is longer than 2 steps: 5 steps back, 6 points 4..9.
+		{"span", 2, 5 * time.Minute, []float64{4, 5, 6, 7, 8, 9}},
+		// 60 steps back runs past the 10 points held: all of them.
+		{"short history", 60, time.Hour, []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := recent(history, tc.n, tc.span)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("recent = %v, want %v", got, tc.want)
+			}
+			got[0] = -1
+			if history.Values[0] == -1 || history.Values[len(history.Values)-len(got)] == -1 {
+				t.Error("recent shares memory with the history")
+			}
+		})
+	}
+}

@@ -48,6 +48,11 @@ type Snapshot struct {
 	// ObservedValue is the newest load observed, at ObservedAt.
 	ObservedValue float64   `json:"observedValue"`
 	ObservedAt    time.Time `json:"observedAt"`
+	// Recent is the load observed over the last points before ObservedAt
+	// (twice the horizon, at least an hour), gaps repaired: Recent[i] is the
+	// load at ObservedAt − (len(Recent)−1−i)·StepSeconds. Charts draw it
+	// beside the forecast.
+	Recent []float64 `json:"recent,omitempty"`
 }
 
 // HorizonAccuracy is the online accuracy of the forecasts made one horizon
