@@ -50,7 +50,8 @@ $(GOLANGCI_LINT_STAMP):
 
 .PHONY: test
 test: tools check ## Check formatting, vet, tidiness and lint, then run every test.
-	$(GO) test -count=1 ./...
+	@scripts/install-chromium.sh
+	KEDASTRAL_TEST_ARTIFACTS=$(BIN)/test-artifacts $(GO) test -count=1 ./...
 
 .PHONY: check
 check: $(GOLANGCI_LINT_STAMP) ## gofmt, go vet, go mod tidy and golangci-lint must have nothing to say.

@@ -1,5 +1,7 @@
 // Package remote speaks to Prometheus: it reads load history through the
-// Prometheus HTTP API (pull mode).
+// Prometheus HTTP API (pull mode), or receives it by remote write into an
+// embedded Prometheus TSDB and reads it with the embedded PromQL engine
+// (push mode).
 package remote
 
 import (
@@ -154,7 +156,7 @@ func classify(err error) *QueryError {
 
 // Source returns the history source of one workload's query.
 func (c *Client) Source(query string, logger *slog.Logger) forecast.Source {
-	return &Source{client: c, query: query, logger: logger.With("component", "source")}
+	return &Source{querier: c, errors: c.errors, query: query, logger: logger.With("component", "source")}
 }
 
 // truncate cuts q to n bytes for a log line.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
 	"github.com/HatiCode/kedastral/forecast"
@@ -17,11 +18,18 @@ import (
 // ErrEmptyResult is returned when a query matches no series at all.
 var ErrEmptyResult = errors.New("query returned no series")
 
-// Source reads one workload's load history by a PromQL range query.
+// Source reads one workload's load history by a PromQL range query, run by
+// a Prometheus server (pull mode) or by the embedded engine (push mode).
 type Source struct {
-	client *Client
-	query  string
-	logger *slog.Logger
+	querier rangeQuerier
+	errors  *prometheus.CounterVec
+	query   string
+	logger  *slog.Logger
+}
+
+// rangeQuerier runs a PromQL range query; failures are *QueryError.
+type rangeQuerier interface {
+	QueryRange(ctx context.Context, query string, r v1.Range) (model.Value, v1.Warnings, error)
 }
 
 // maxPointsPerQuery is the most points Prometheus returns per series in one
@@ -65,16 +73,16 @@ func (s *Source) Range(ctx context.Context, start, end time.Time, step time.Dura
 
 // queryRange runs one range query and returns its matrix.
 func (s *Source) queryRange(ctx context.Context, r v1.Range) (model.Matrix, error) {
-	v, warnings, err := s.client.QueryRange(ctx, s.query, r)
+	v, warnings, err := s.querier.QueryRange(ctx, s.query, r)
 	if err != nil {
 		var qe *QueryError
 		if errors.As(err, &qe) {
 			s.count(qe.Reason)
 		}
-		return nil, fmt.Errorf("query prometheus: %w", err)
+		return nil, fmt.Errorf("query: %w", err)
 	}
 	if len(warnings) > 0 {
-		s.logger.Debug("Prometheus warned about the query", "warnings", warnings, "query", truncate(s.query, maxQueryLog))
+		s.logger.Debug("The query ran with warnings", "warnings", warnings, "query", truncate(s.query, maxQueryLog))
 	}
 	switch v := v.(type) {
 	case model.Matrix:
@@ -83,7 +91,7 @@ func (s *Source) queryRange(ctx context.Context, r v1.Range) (model.Matrix, erro
 		return nil, nil
 	default:
 		s.count(forecast.ReasonBadResponse)
-		return nil, fmt.Errorf("query prometheus: range query returned a %s, not a matrix", v.Type())
+		return nil, fmt.Errorf("query: range query returned a %s, not a matrix", v.Type())
 	}
 }
 
@@ -115,7 +123,7 @@ func sumOnGrid(values []float64, matrix model.Matrix, start time.Time, step time
 }
 
 func (s *Source) count(reason string) {
-	if reason != "" && s.client.errors != nil {
-		s.client.errors.WithLabelValues(forecast.ComponentSource, reason).Inc()
+	if reason != "" && s.errors != nil {
+		s.errors.WithLabelValues(forecast.ComponentSource, reason).Inc()
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
@@ -28,6 +29,12 @@ type flags struct {
 	web           web.FlagConfig
 	log           promslog.Config
 
+	// Push mode: the remote-write receiver and the embedded storage.
+	receiver     bool
+	storagePath  string
+	retention    model.Duration
+	maxBodyBytes units.Base2Bytes
+
 	// listenAlias is the original specification's --listen.
 	listenAlias string
 	// workloadFlagsSet names the workload flags given on the command line,
@@ -46,6 +53,14 @@ func addFlags(app *kingpin.Application) *flags {
 		PlaceHolder("<url>").StringVar(&f.prometheusURL)
 	app.Flag("prometheus.timeout", "Time limit of one query to Prometheus, retries included; 10s when neither this nor prometheus.timeout of the config file is set (this wins).").
 		PlaceHolder("10s").SetValue(&f.promTimeout)
+	app.Flag("web.enable-remote-write-receiver", "Receive load by remote write at /api/v1/write even with --prometheus.url, which then only backfills the history missing at start-up. Without --prometheus.url the receiver is always on (push mode).").
+		BoolVar(&f.receiver)
+	app.Flag("receiver.max-body-size", "Largest remote-write request body accepted, compressed; larger ones are answered 413.").
+		Default("16MiB").BytesVar(&f.maxBodyBytes)
+	app.Flag("storage.path", "Directory of the embedded TSDB that holds the load received by remote write (push mode).").
+		Default("data/").StringVar(&f.storagePath)
+	app.Flag("storage.retention", "How long the embedded TSDB keeps samples; at least the longest workload window, and two weeks for weekly seasons.").
+		Default("15d").SetValue(&f.retention)
 	app.Flag("stale-after", "Age past which a snapshot is served with X-Kedastral-Stale: true, and past which load data is too old to forecast from.").
 		Default("2m").SetValue(&f.staleAfter)
 
@@ -98,6 +113,12 @@ func (f *flags) check() error {
 	if f.staleAfter <= 0 {
 		return errors.New("--stale-after must be positive")
 	}
+	if f.retention <= 0 {
+		return errors.New("--storage.retention must be positive")
+	}
+	if f.maxBodyBytes <= 0 {
+		return errors.New("--receiver.max-body-size must be positive")
+	}
 	if f.configFile == "" {
 		switch {
 		case f.workload.Query == "":
@@ -142,8 +163,12 @@ func (f *flags) config() (*forecast.Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Prometheus.URL == nil {
-		return nil, errors.New("no Prometheus to read from: set --prometheus.url or prometheus.url in the config file")
-	}
 	return cfg, nil
+}
+
+// pushMode reports whether the forecaster reads its own storage, written by
+// remote write: when no Prometheus is configured, or when the receiver is
+// asked for.
+func (f *flags) pushMode(cfg *forecast.Config) bool {
+	return f.receiver || cfg.Prometheus.URL == nil
 }

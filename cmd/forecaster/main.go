@@ -63,26 +63,44 @@ func runForecaster(args []string, stderr io.Writer) int {
 	store := forecast.NewStore()
 	reg.MustRegister(exporter.NewCollector(store, nil))
 	metrics := forecast.NewMetrics(reg)
+	initial, err := f.config()
+	if err != nil {
+		logger.Error("Cannot load the configuration", "err", err)
+		return 1
+	}
+	adapter := "prometheus"
+	var push *pushMode
+	if f.pushMode(initial) {
+		adapter = "tsdb"
+		if push, err = openPush(f, reg, metrics, logger); err != nil {
+			logger.Error("Cannot open the storage", "err", err)
+			return 1
+		}
+		defer func() {
+			if err := push.storage.Close(); err != nil {
+				logger.Error("Storage did not close cleanly", "err", err)
+			}
+		}()
+		logger.Info("Push mode: receiving remote write at /api/v1/write", "storage", f.storagePath, "retention", f.retention)
+	}
 	sched := forecast.NewScheduler(forecast.EngineDeps{
 		Store:      store,
 		Metrics:    metrics,
 		Logger:     logger,
 		StaleAfter: time.Duration(f.staleAfter),
-		Adapter:    "prometheus",
+		Adapter:    adapter,
 	})
-	rl := newReloader(f, sched, metrics, logger, reg)
-	if err := rl.reload(); err != nil {
-		logger.Error("Cannot load the configuration", "err", err)
-		return 1
+	rl := newReloader(f, sched, metrics, logger, reg, push)
+	backfill := push != nil && initial.Prometheus.URL != nil
+	if !backfill {
+		if err := rl.reload(); err != nil {
+			logger.Error("Cannot load the configuration", "err", err)
+			return 1
+		}
 	}
 
 	api := exporter.NewAPI(store, time.Duration(f.staleAfter), nil, logger)
-	handler, err := newMux(api, reg, sched, rl, logger)
-	if err != nil {
-		logger.Error("Cannot build the web interface", "err", err)
-		return 1
-	}
-	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	server := &http.Server{Handler: newMux(api, store, reg, sched, rl, push, logger), ReadHeaderTimeout: 10 * time.Second}
 
 	var g run.Group
 	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
@@ -99,13 +117,24 @@ func runForecaster(args []string, stderr io.Writer) int {
 			logger.Warn("Web server did not drain in time", "err", err)
 		}
 	})
-	stop := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
 	g.Add(func() error {
-		<-stop
+		if backfill {
+			// The workloads start once the history they read is there.
+			if err := push.backfill(ctx, initial, time.Now(), logger); err != nil && ctx.Err() == nil {
+				logger.Error("Backfill failed; forecasting from what the storage holds", "err", err)
+			}
+			if ctx.Err() == nil {
+				if err := rl.reload(); err != nil {
+					return fmt.Errorf("load the configuration: %w", err)
+				}
+			}
+		}
+		<-ctx.Done()
 		return nil
 	}, func(error) {
+		cancel()
 		sched.Stop()
-		close(stop)
 	})
 
 	err = g.Run()

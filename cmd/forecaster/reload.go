@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -25,13 +26,18 @@ type reloader struct {
 	success     prometheus.Gauge
 	successTime prometheus.Gauge
 
+	// storage and receiver are set in push mode, where every workload
+	// reads the embedded storage and the receiver keeps what they select.
+	storage  *remote.Storage
+	receiver *remote.Receiver
+
 	mu         sync.Mutex
 	prometheus forecast.PrometheusConfig
 	client     *remote.Client
 }
 
-func newReloader(f *flags, sched *forecast.Scheduler, metrics *forecast.Metrics, logger *slog.Logger, reg prometheus.Registerer) *reloader {
-	return &reloader{
+func newReloader(f *flags, sched *forecast.Scheduler, metrics *forecast.Metrics, logger *slog.Logger, reg prometheus.Registerer, push *pushMode) *reloader {
+	r := &reloader{
 		flags:   f,
 		sched:   sched,
 		metrics: metrics,
@@ -45,6 +51,10 @@ func newReloader(f *flags, sched *forecast.Scheduler, metrics *forecast.Metrics,
 			Help: "Unix time of the last successful configuration reload.",
 		}),
 	}
+	if push != nil {
+		r.storage, r.receiver = push.storage, push.receiver
+	}
+	return r
 }
 
 // reload loads and applies the configuration.
@@ -65,6 +75,12 @@ func (r *reloader) apply() error {
 	if err != nil {
 		return err
 	}
+	if r.storage != nil {
+		return r.applyPush(cfg)
+	}
+	if cfg.Prometheus.URL == nil {
+		return errors.New("no prometheus.url: the forecaster started in pull mode, and only a restart switches it to push mode")
+	}
 	client := r.client
 	if client == nil || !reflect.DeepEqual(cfg.Prometheus, r.prometheus) {
 		client, err = remote.NewClient(remote.ClientOptions{
@@ -81,13 +97,36 @@ func (r *reloader) apply() error {
 		return fmt.Errorf("apply configuration: %w", err)
 	}
 	r.client, r.prometheus = client, cfg.Prometheus
+	r.warnIntervals(cfg)
+	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads),
+		"mode", "pull", "prometheus", cfg.Prometheus.URL.Redacted())
+	return nil
+}
+
+// applyPush runs the workloads on the embedded storage and makes the
+// receiver keep the series their queries select.
+func (r *reloader) applyPush(cfg *forecast.Config) error {
+	queries := make([]string, len(cfg.Workloads))
+	for i, w := range cfg.Workloads {
+		queries[i] = w.Query
+	}
+	if err := r.sched.Apply(cfg.Workloads, r.storage); err != nil {
+		return fmt.Errorf("apply configuration: %w", err)
+	}
+	if err := r.receiver.SetQueries(queries); err != nil {
+		return fmt.Errorf("apply configuration: %w", err)
+	}
+	r.warnIntervals(cfg)
+	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads), "mode", "push")
+	return nil
+}
+
+// warnIntervals warns of workloads whose snapshots go stale between ticks.
+func (r *reloader) warnIntervals(cfg *forecast.Config) {
 	for _, w := range cfg.Workloads {
 		if time.Duration(w.Interval) >= time.Duration(r.flags.staleAfter) {
 			r.logger.Warn("Interval is not shorter than --stale-after: the snapshot will be marked stale between ticks",
 				"workload", w.Name, "interval", w.Interval, "stale_after", r.flags.staleAfter)
 		}
 	}
-	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads),
-		"prometheus", cfg.Prometheus.URL.Redacted())
-	return nil
 }

@@ -9,35 +9,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/forecast"
 )
 
 // newMux routes the forecaster's HTTP endpoints.
-func newMux(api *exporter.API, reg *prometheus.Registry, sched *forecast.Scheduler, rl *reloader, logger *slog.Logger) (http.Handler, error) {
-	landing, err := web.NewLandingPage(web.LandingConfig{
-		RoutePrefix: "/",
-		Name:        "Kedastral forecaster",
-		Description: "Predictive autoscaling for KEDA: load forecasts and replica plans",
-		Version:     version.Info(),
-		Profiling:   "false",
-		Form: web.LandingForm{
-			Action: "/forecast/current",
-			Inputs: []web.LandingFormInput{{Label: "Workload", Type: "text", Name: "workload", Placeholder: "name"}},
-		},
-		Links: []web.LandingLinks{
+func newMux(api *exporter.API, store *forecast.Store, reg *prometheus.Registry, sched *forecast.Scheduler, rl *reloader, push *pushMode, logger *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", exporter.NewPage(store, exporter.PageOptions{
+		Name:    "Kedastral forecaster",
+		Version: version.Version,
+		Links: []exporter.PageLink{
 			{Address: "/metrics", Text: "Metrics", Description: "kedastral_forecast_* series and self-telemetry"},
 			{Address: "/-/healthy", Text: "Health"},
 			{Address: "/-/ready", Text: "Readiness", Description: "ready once every workload has a forecast"},
+			{Address: "/forecast/current?workload=NAME", Text: "Forecast JSON", Description: "one workload's snapshot"},
 		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("landing page: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", landing)
+		Logger: logger,
+	}))
 	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(reg,
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)})))
 	mux.HandleFunc("/forecast/current", api.ServeCurrent)
@@ -45,7 +35,10 @@ func newMux(api *exporter.API, reg *prometheus.Registry, sched *forecast.Schedul
 	mux.HandleFunc("/-/healthy", serveHealthy)
 	mux.Handle("/-/ready", readiness{sched})
 	mux.Handle("/-/reload", reloadHandler{rl: rl, logger: logger})
-	return mux, nil
+	if push != nil {
+		mux.Handle("/api/v1/write", push.receiver)
+	}
+	return mux
 }
 
 // serveHealthy answers 200 while the process runs.
