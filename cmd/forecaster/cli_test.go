@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/HatiCode/kedastral/internal/prometheustest"
@@ -229,7 +231,7 @@ func TestAliasesAndEnvironment(t *testing.T) {
 }
 
 // TestWebConfig protects every endpoint with basic auth through
-// --web.config.file (exporter-toolkit).
+// --web.config.file (exporter-toolkit), the remote-write receiver included.
 func TestWebConfig(t *testing.T) {
 	prom := prometheustest.Start(t, prometheustest.Options{})
 	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
@@ -243,13 +245,21 @@ func TestWebConfig(t *testing.T) {
 	fc := startForecaster(t, []string{
 		"--prometheus.url=" + prom.URL, "--workload=w", "--query=vector(1)",
 		"--interval=1s", "--step=1s", "--window=10s", "--horizon=10s", "--web.config.file=" + webConfig,
+		"--web.enable-remote-write-receiver", "--storage.path=" + filepath.Join(t.TempDir(), "data"),
 	}, nil, true)
 	request := func(path, user, password string) int {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, fc.url+path, nil)
+		method, body := http.MethodGet, io.Reader(nil)
+		if path == "/api/v1/write" {
+			// An empty remote-write 1.0 request: nothing to store, 204.
+			method, body = http.MethodPost, bytes.NewReader(snappy.Encode(nil, nil))
+		}
+		req, err := http.NewRequest(method, fc.url+path, body)
 		if err != nil {
 			t.Fatal(err)
 		}
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("Content-Encoding", "snappy")
 		if user != "" {
 			req.SetBasicAuth(user, password)
 		}
@@ -263,15 +273,18 @@ func TestWebConfig(t *testing.T) {
 	waitFor(t, time.Minute, "the first forecast", func() bool {
 		return request("/forecast/current?workload=w", "ops", "s3cret") == http.StatusOK
 	})
-	for _, path := range []string{"/forecast/current?workload=w", "/metrics", "/-/ready", "/-/healthy"} {
+	for path, ok := range map[string]int{
+		"/forecast/current?workload=w": http.StatusOK, "/metrics": http.StatusOK, "/-/ready": http.StatusOK,
+		"/-/healthy": http.StatusOK, "/": http.StatusOK, "/api/v1/write": http.StatusNoContent,
+	} {
 		if code := request(path, "", ""); code != http.StatusUnauthorized {
 			t.Errorf("%s without credentials: %d, want 401", path, code)
 		}
 		if code := request(path, "ops", "wrong"); code != http.StatusUnauthorized {
 			t.Errorf("%s with a wrong password: %d, want 401", path, code)
 		}
-		if code := request(path, "ops", "s3cret"); code != http.StatusOK {
-			t.Errorf("%s with credentials: %d, want 200", path, code)
+		if code := request(path, "ops", "s3cret"); code != ok {
+			t.Errorf("%s with credentials: %d, want %d", path, code, ok)
 		}
 	}
 }

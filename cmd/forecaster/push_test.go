@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -103,24 +104,8 @@ func TestPushSurvivesKill(t *testing.T) {
 	})
 	// 31 points a minute apart, ending now: 100, 101, ..., 130.
 	now := time.Now().Truncate(time.Minute)
-	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: "load"}, {Name: "job", Value: "app"}}}
-	for i := 0; i <= 30; i++ {
-		ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: now.Add(time.Duration(i-30) * time.Minute).UnixMilli(), Value: float64(100 + i)})
-	}
-	raw, err := (&prompb.WriteRequest{Timeseries: []prompb.TimeSeries{ts}}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPost, fc.url+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("Content-Encoding", "snappy")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("remote write: %s", resp.Status)
+	if code := remoteWrite(t, fc.url, loadSeries("load", now)); code != http.StatusNoContent {
+		t.Fatalf("remote write: %d", code)
 	}
 	if err := fc.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -151,4 +136,139 @@ func TestPushSurvivesKill(t *testing.T) {
 		t.Errorf("recent %v, want the 30 points %v", s.Recent, want)
 	}
 	again.terminate(t)
+}
+
+// loadSeries is the series name{job="app"} of 31 points a minute apart,
+// ending at end: 100, 101, ..., 130.
+func loadSeries(name string, end time.Time) prompb.TimeSeries {
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: name}, {Name: "job", Value: "app"}}}
+	for i := 0; i <= 30; i++ {
+		ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: end.Add(time.Duration(i-30) * time.Minute).UnixMilli(), Value: float64(100 + i)})
+	}
+	return ts
+}
+
+// remoteWrite sends series to url as a remote-write 1.0 request and returns
+// the status code.
+func remoteWrite(t *testing.T, url string, series ...prompb.TimeSeries) int {
+	t.Helper()
+	raw, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, url+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestPushBackfill starts the forecaster with a receiver and a Prometheus
+// that already holds the history: the history is read once by remote read,
+// and the first forecast has all of it though nothing was pushed.
+func TestPushBackfill(t *testing.T) {
+	prom := prometheustest.Start(t, prometheustest.Options{Args: []string{"--web.enable-remote-write-receiver"}})
+	now := time.Now().Truncate(time.Minute)
+	if code := remoteWrite(t, prom.URL, loadSeries("load", now), loadSeries("unrelated", now)); code/100 != 2 {
+		t.Fatalf("remote write to Prometheus: %d", code)
+	}
+	fc := startForecaster(t, []string{
+		"--prometheus.url=" + prom.URL, "--web.enable-remote-write-receiver",
+		"--storage.path=" + filepath.Join(t.TempDir(), "data"),
+		"--workload=app", "--query=sum(load)",
+		"--step=1m", "--window=30m", "--horizon=5m", "--interval=1s", "--stale-after=10m",
+		"--lead-time=1m", "--model=baseline",
+	}, nil, true)
+	waitFor(t, 30*time.Second, "a forecast from the backfilled history", func() bool {
+		_, _, ok := fc.snapshot(t, "app")
+		return ok
+	})
+	s, _, _ := fc.snapshot(t, "app")
+	// As in TestPushSurvivesKill: point k takes the newest sample at or
+	// before ObservedAt − (29−k) minutes.
+	for k, v := range s.Recent {
+		at := s.ObservedAt.Add(-time.Duration(29-k) * time.Minute)
+		if want := float64(100 + min(30, int(at.Sub(now.Add(-30*time.Minute))/time.Minute))); v != want {
+			t.Errorf("recent[%d] = %v, want %v", k, v, want)
+		}
+	}
+	if len(s.Recent) != 30 {
+		t.Errorf("%d recent points, want 30", len(s.Recent))
+	}
+	// 31 samples of load were read; unrelated was not selected. The log
+	// says so.
+	if !strings.Contains(fc.logs(), `msg="Backfill done" samples=31`) {
+		t.Errorf("log lacks the backfill of 31 samples:\n%s", fc.logs())
+	}
+	// The receiver is open once the backfill is done: a newer sample is
+	// taken.
+	next := prompb.TimeSeries{Labels: loadSeries("load", now).Labels, Samples: []prompb.Sample{{Timestamp: now.Add(time.Second).UnixMilli(), Value: 131}}}
+	if code := remoteWrite(t, fc.url, next); code != http.StatusNoContent {
+		t.Errorf("remote write after the backfill: %d, want 204", code)
+	}
+	fc.terminate(t)
+}
+
+// TestPushReload changes the workload's query under a running forecaster in
+// push mode: the receiver keeps the newly selected series from then on.
+func TestPushReload(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "kedastral.yml")
+	write := func(metric string) {
+		t.Helper()
+		body := fmt.Sprintf("workloads:\n  - name: app\n    query: sum(%s)\n    interval: 1s\n    step: 1m\n    window: 30m\n    horizon: 5m\n    model: baseline\n", metric)
+		if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("load")
+	fc := startForecaster(t, []string{"--config.file=" + config, "--stale-after=10m",
+		"--storage.path=" + filepath.Join(t.TempDir(), "data")}, nil, true)
+	waitFor(t, 30*time.Second, "the receiver", func() bool {
+		code, _, _ := get(t, fc.url+"/-/healthy")
+		return code == http.StatusOK
+	})
+	now := time.Now().Truncate(time.Minute)
+	if code := remoteWrite(t, fc.url, loadSeries("load", now), loadSeries("other", now)); code != http.StatusNoContent {
+		t.Fatalf("remote write: %d", code)
+	}
+	write("other")
+	resp, err := http.Post(fc.url+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reload: %s", resp.Status)
+	}
+	// One newer sample of each, a minute later.
+	next := func(name string) prompb.TimeSeries {
+		ts := loadSeries(name, now)
+		ts.Samples = []prompb.Sample{{Timestamp: now.Add(time.Minute).UnixMilli(), Value: 131}}
+		return ts
+	}
+	if code := remoteWrite(t, fc.url, next("load"), next("other")); code != http.StatusNoContent {
+		t.Fatalf("remote write: %d", code)
+	}
+	// Before the reload load was kept (31) and other dropped (31); after it
+	// other is kept (1) and load dropped (1): 32 stored, 32 dropped, and
+	// one series dropped per request.
+	_, families := fc.metrics(t)
+	for name, want := range map[string]float64{
+		"kedastral_receiver_samples_stored_total":  32,
+		"kedastral_receiver_samples_dropped_total": 32,
+		"kedastral_receiver_series_dropped_total":  2,
+	} {
+		if got, _ := value(families, name, nil); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	fc.terminate(t)
 }
