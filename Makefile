@@ -5,7 +5,7 @@ BIN := $(CURDIR)/bin
 MODULE := github.com/HatiCode/kedastral
 
 # Prometheus and promtool are built from the same module version as our
-# dependency, without service-discovery plugins (tests and the demo only use
+# dependency, without service-discovery plugins (the tests only use
 # static targets), which halves the build.
 PROMETHEUS_VERSION := $(shell $(GO) list -m -f '{{.Version}}' github.com/prometheus/prometheus)
 PROMETHEUS_STAMP := $(BIN)/.prometheus-$(PROMETHEUS_VERSION)
@@ -77,8 +77,12 @@ bench: $(PROMETHEUS_STAMP) ## Run the benchmarks (the tick against a real local 
 benchmarks: ## Backtest every bundled trace and write docs/benchmarks.md (about 3 minutes).
 	$(GO) run ./internal/benchmarks -traces data/traces -out docs/benchmarks.md
 
+.PHONY: bench-ingest
+bench-ingest: build $(PROMETHEUS_STAMP) ## Measure remote-write ingest against a real Prometheus and write docs/ingest-benchmark.md.
+	$(GO) run ./internal/ingestbench -bin $(BIN) -out docs/ingest-benchmark.md
+
 .PHONY: demo
-demo: build $(PROMETHEUS_STAMP) ## Run the forecaster on two weeks of real traffic in a local Prometheus.
+demo: build ## Run the forecaster on two weeks of real traffic, received by remote write into its embedded storage.
 	$(BIN)/demo --bin-dir=$(BIN)
 
 .PHONY: clean

@@ -241,12 +241,13 @@ func (s receiverStore) Store(r *http.Request, msgType remoteapi.WriteMessageType
 	b := s.rc.newBatch(r)
 	switch msgType {
 	case remoteapi.WriteV1MessageType:
-		var req prompb.WriteRequest
-		if err := req.Unmarshal(body); err != nil {
-			resp.SetStatusCode(http.StatusBadRequest)
-			return resp, fmt.Errorf("decode remote-write 1.0 request: %w", err)
+		if err = b.writeV1(body); err != nil {
+			if de, ok := errors.AsType[*decodeError](err); ok {
+				_ = b.app.Rollback()
+				resp.SetStatusCode(http.StatusBadRequest)
+				return resp, de
+			}
 		}
-		err = b.writeV1(&req)
 	default:
 		var req writev2.Request
 		if err := req.Unmarshal(body); err != nil {
@@ -307,40 +308,66 @@ func (rc *Receiver) newBatch(r *http.Request) *batch {
 	}
 }
 
-// writeV1 appends a remote-write 1.0 request. Only a storage failure is an
-// error; bad series are recorded for the 400 answer.
-func (b *batch) writeV1(req *prompb.WriteRequest) error {
-	for i := range req.Timeseries {
-		ts := &req.Timeseries[i]
-		b.scratch = b.scratch[:0]
-		for _, l := range ts.Labels {
-			b.scratch = append(b.scratch, labels.Label{Name: l.Name, Value: l.Value})
+// writeV1 appends a remote-write 1.0 request, given in protobuf wire
+// format. Series no selector can keep (by metric name) are counted and
+// dropped without being decoded, once their labels are seen to be valid;
+// the others are decoded one at a time. Only a storage failure, or a body
+// that does not decode (a *decodeError), is an error; bad series are recorded
+// for the 400 answer.
+func (b *batch) writeV1(body []byte) error {
+	var ts prompb.TimeSeries
+	for i := 0; len(body) > 0; i++ {
+		raw, err := nextSeriesV1(&body)
+		if err != nil {
+			return err
 		}
-		n := len(ts.Samples) + len(ts.Histograms)
-		ls, keep := b.admit(i, n)
-		if !keep {
+		if raw == nil {
+			i--
 			continue
 		}
-		hash := ls.Hash()
-		var ref storage.SeriesRef
-		for _, sp := range ts.Samples {
-			var err error
-			if ref, err = b.appendSample(ref, ls, hash, sp.Timestamp, sp.Value, nil, nil); err != nil {
-				return err
-			}
+		if name, n, ok := peekSeriesV1(raw); ok && !b.sel.mayKeep(name) {
+			b.drop(n)
+			continue
 		}
-		for _, hp := range ts.Histograms {
-			var err error
-			if hp.IsFloatHistogram() {
-				ref, err = b.appendSample(ref, ls, hash, hp.Timestamp, 0, nil, hp.ToFloatHistogram())
-			} else {
-				ref, err = b.appendSample(ref, ls, hash, hp.Timestamp, 0, hp.ToIntHistogram(), nil)
-			}
-			if err != nil {
-				return err
-			}
+		ts = prompb.TimeSeries{Labels: ts.Labels[:0], Samples: ts.Samples[:0], Exemplars: ts.Exemplars[:0], Histograms: ts.Histograms[:0]}
+		if err := ts.Unmarshal(raw); err != nil {
+			return &decodeError{fmt.Errorf("series %d: %w", i, err)}
+		}
+		if err := b.seriesV1(i, &ts); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// seriesV1 appends one decoded remote-write 1.0 series.
+func (b *batch) seriesV1(i int, ts *prompb.TimeSeries) error {
+	b.scratch = b.scratch[:0]
+	for _, l := range ts.Labels {
+		b.scratch = append(b.scratch, labels.Label{Name: l.Name, Value: l.Value})
+	}
+	ls, keep := b.admit(i, len(ts.Samples)+len(ts.Histograms))
+	if !keep {
+		return nil
+	}
+	sa := b.begin(ls)
+	for _, sp := range ts.Samples {
+		if err := b.add(sa, sp.Timestamp, sp.Value, nil, nil); err != nil {
+			return err
+		}
+	}
+	for _, hp := range ts.Histograms {
+		var err error
+		if hp.IsFloatHistogram() {
+			err = b.add(sa, hp.Timestamp, 0, nil, hp.ToFloatHistogram())
+		} else {
+			err = b.add(sa, hp.Timestamp, 0, hp.ToIntHistogram(), nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	b.end(sa)
 	return nil
 }
 
@@ -362,25 +389,24 @@ func (b *batch) writeV2(req *writev2.Request) error {
 		if !keep {
 			continue
 		}
-		hash := ls.Hash()
-		var ref storage.SeriesRef
+		sa := b.begin(ls)
 		for _, sp := range ts.Samples {
-			var err error
-			if ref, err = b.appendSample(ref, ls, hash, sp.Timestamp, sp.Value, nil, nil); err != nil {
+			if err := b.add(sa, sp.Timestamp, sp.Value, nil, nil); err != nil {
 				return err
 			}
 		}
 		for _, hp := range ts.Histograms {
 			var err error
 			if hp.IsFloatHistogram() {
-				ref, err = b.appendSample(ref, ls, hash, hp.Timestamp, 0, nil, hp.ToFloatHistogram())
+				err = b.add(sa, hp.Timestamp, 0, nil, hp.ToFloatHistogram())
 			} else {
-				ref, err = b.appendSample(ref, ls, hash, hp.Timestamp, 0, hp.ToIntHistogram(), nil)
+				err = b.add(sa, hp.Timestamp, 0, hp.ToIntHistogram(), nil)
 			}
 			if err != nil {
 				return err
 			}
 		}
+		b.end(sa)
 	}
 	return nil
 }
@@ -408,11 +434,7 @@ func (b *batch) admit(i, n int) (labels.Labels, bool) {
 		return labels.EmptyLabels(), false
 	}
 	if !b.sel.keep(b.scratch) {
-		b.dropped += n
-		b.seriesDropped++
-		// Dropping by choice is a success for the sender, as a relabelling
-		// drop would be: it is acknowledged as written.
-		b.stats.Samples += n
+		b.drop(n)
 		return labels.EmptyLabels(), false
 	}
 	b.builder.Reset()
@@ -422,26 +444,58 @@ func (b *batch) admit(i, n int) (labels.Labels, bool) {
 	return b.builder.Labels(), true
 }
 
-// appendSample appends one float sample (h and fh nil) or histogram. Samples
-// the storage refuses as a sender's mistake are recorded for the 400 answer;
-// any other failure is returned.
-func (b *batch) appendSample(ref storage.SeriesRef, ls labels.Labels, hash uint64, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) (storage.SeriesRef, error) {
-	if t > b.maxT {
-		b.reject(rejectTooFarAhead, 1, fmt.Errorf("sample at %s of %s is more than %s in the future", timestamp.Time(t).UTC().Format(time.RFC3339), ls, maxAhead))
-		return ref, nil
+// drop records a series of n samples that no workload selects. Dropping by
+// choice is a success for the sender, as a relabelling drop would be: it is
+// acknowledged as written.
+func (b *batch) drop(n int) {
+	b.dropped += n
+	b.seriesDropped++
+	b.stats.Samples += n
+}
+
+// seriesAppend is the state of one series while its samples are appended.
+type seriesAppend struct {
+	ls   labels.Labels
+	hash uint64
+	ref  storage.SeriesRef
+	// last is the newest timestamp appended to the series in this request,
+	// when seen.
+	last int64
+	seen bool
+}
+
+// begin starts appending the samples of one series entry of the request.
+func (b *batch) begin(ls labels.Labels) *seriesAppend {
+	sa := &seriesAppend{ls: ls, hash: ls.Hash()}
+	sa.last, sa.seen = b.newest[sa.hash]
+	return sa
+}
+
+// end records the newest timestamp appended to the series.
+func (b *batch) end(sa *seriesAppend) {
+	if sa.seen {
+		b.newest[sa.hash] = sa.last
 	}
-	if last, ok := b.newest[hash]; ok && t <= last {
+}
+
+// add appends one float sample (h and fh nil) or histogram. Samples the
+// storage refuses as a sender's mistake are recorded for the 400 answer; any
+// other failure is returned.
+func (b *batch) add(sa *seriesAppend, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {
+	at := func() string { return timestamp.Time(t).UTC().Format(time.RFC3339Nano) }
+	if t > b.maxT {
+		b.reject(rejectTooFarAhead, 1, fmt.Errorf("sample at %s of %s is more than %s in the future", at(), sa.ls, maxAhead))
+		return nil
+	}
+	if sa.seen && t <= sa.last {
 		err := storage.ErrOutOfOrderSample
-		if t == last {
+		if t == sa.last {
 			err = storage.ErrDuplicateSampleForTimestamp
 		}
-		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, ls, timestamp.Time(t).UTC().Format(time.RFC3339Nano)))
-		return ref, nil
+		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at()))
+		return nil
 	}
-	newRef, err := b.app.Append(ref, ls, 0, t, v, h, fh, storage.AOptions{})
-	if err == nil {
-		b.newest[hash] = t
-	}
+	ref, err := b.app.Append(sa.ref, sa.ls, 0, t, v, h, fh, storage.AOptions{})
 	var herr histogram.Error
 	switch {
 	case err == nil:
@@ -451,16 +505,17 @@ func (b *batch) appendSample(ref storage.SeriesRef, ls labels.Labels, hash uint6
 			b.stats.Samples++
 		}
 		b.stored++
-		return newRef, nil
+		sa.ref, sa.last, sa.seen = ref, t, true
+		return nil
 	case errors.Is(err, storage.ErrOutOfOrderSample), errors.Is(err, storage.ErrOutOfBounds),
 		errors.Is(err, storage.ErrDuplicateSampleForTimestamp), errors.Is(err, storage.ErrTooOldSample):
-		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, ls, timestamp.Time(t).UTC().Format(time.RFC3339Nano)))
-		return ref, nil
+		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at()))
+		return nil
 	case errors.As(err, &herr):
-		b.reject(rejectInvalidHistogram, 1, fmt.Errorf("%w: %s at %s", err, ls, timestamp.Time(t).UTC().Format(time.RFC3339Nano)))
-		return ref, nil
+		b.reject(rejectInvalidHistogram, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at()))
+		return nil
 	default:
-		return ref, err
+		return err
 	}
 }
 

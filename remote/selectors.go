@@ -99,3 +99,9 @@ func value(ls []labels.Label, name string) string {
 	}
 	return ""
 }
+
+// mayKeep reports whether some selector may select a series of the metric
+// name: false means none can, whatever its other labels.
+func (idx *selectorIndex) mayKeep(name []byte) bool {
+	return len(idx.rest) > 0 || len(idx.byName[string(name)]) > 0
+}

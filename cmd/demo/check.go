@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/HatiCode/kedastral/forecast"
 )
@@ -21,11 +25,67 @@ const (
 	loadTolerance = 3
 )
 
-// waitReady polls url until it answers 200, a child ends, ctx ends or the
-// deadline passes.
-func waitReady(ctx context.Context, url string, sup *supervisor, deadline time.Time) error {
+// check waits for a forecast on the scale of the trace, then says what it
+// is and what the receiver stored and dropped.
+func check(ctx context.Context, w io.Writer, r *replay, fcURL string, failed <-chan error, deadline time.Time) error {
+	s, err := waitForecast(ctx, fcURL, r, failed, deadline)
+	if err != nil {
+		return err
+	}
+	counts, err := receiverCounts(fcURL)
+	if err != nil {
+		return err
+	}
+	if counts[samplesStored] == 0 || counts[samplesDropped] == 0 {
+		return fmt.Errorf("check the receiver: it stored %v samples and dropped %v, want some of each",
+			counts[samplesStored], counts[samplesDropped])
+	}
+	fmt.Fprintf(w, "Check passed: load %.1f requests/min (trace %.1f), forecast %.1f now and %.1f at the horizon, "+
+		"%d replicas now; the receiver stored %s samples and dropped %s.\n",
+		s.ObservedValue, r.perMinute(s.ObservedAt, 5*time.Minute), s.Values[0], s.Values[len(s.Values)-1],
+		s.DesiredReplicas[0], thousands(int(counts[samplesStored])), thousands(int(counts[samplesDropped])))
+	return nil
+}
+
+// The receiver's counters that the check reads.
+const (
+	samplesStored  = "kedastral_receiver_samples_stored_total"
+	samplesDropped = "kedastral_receiver_samples_dropped_total"
+)
+
+// receiverCounts returns the forecaster's samplesStored and samplesDropped,
+// from its /metrics.
+func receiverCounts(fcURL string) (map[string]float64, error) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(fcURL + "/metrics")
+	if err != nil {
+		return nil, fmt.Errorf("get the metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("get the metrics: /metrics answered %s", resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("parse the metrics: %w", err)
+	}
+	counts := map[string]float64{}
+	for _, name := range []string{samplesStored, samplesDropped} {
+		f, ok := families[name]
+		if !ok || len(f.GetMetric()) != 1 {
+			return nil, fmt.Errorf("parse the metrics: no single %s", name)
+		}
+		counts[name] = f.GetMetric()[0].GetCounter().GetValue()
+	}
+	return counts, nil
+}
+
+// waitReady polls url until it answers 200, an error comes on failed, ctx
+// ends or the deadline passes.
+func waitReady(ctx context.Context, url string, failed <-chan error, deadline time.Time) error {
 	client := &http.Client{Timeout: 2 * time.Second}
-	return poll(ctx, sup, deadline, func() error {
+	return poll(ctx, failed, deadline, func() error {
 		resp, err := client.Get(url)
 		if err != nil {
 			return err
@@ -39,9 +99,9 @@ func waitReady(ctx context.Context, url string, sup *supervisor, deadline time.T
 }
 
 // waitForecast polls the forecaster until its snapshot passes judge.
-func waitForecast(ctx context.Context, fcURL string, r *replay, sup *supervisor, deadline time.Time) (forecast.Snapshot, error) {
+func waitForecast(ctx context.Context, fcURL string, r *replay, failed <-chan error, deadline time.Time) (forecast.Snapshot, error) {
 	var s forecast.Snapshot
-	err := poll(ctx, sup, deadline, func() error {
+	err := poll(ctx, failed, deadline, func() error {
 		var err error
 		if s, err = snapshot(fcURL); err != nil {
 			return err
@@ -54,9 +114,9 @@ func waitForecast(ctx context.Context, fcURL string, r *replay, sup *supervisor,
 	return s, nil
 }
 
-// poll calls cond until it returns nil, a child of sup ends, ctx ends or the
-// deadline passes; the error then says which, with cond's last error.
-func poll(ctx context.Context, sup *supervisor, deadline time.Time, cond func() error) error {
+// poll calls cond until it returns nil, an error comes on failed, ctx ends
+// or the deadline passes; the error then says which, with cond's last error.
+func poll(ctx context.Context, failed <-chan error, deadline time.Time, cond func() error) error {
 	timeout := time.NewTimer(time.Until(deadline))
 	defer timeout.Stop()
 	for {
@@ -65,8 +125,8 @@ func poll(ctx context.Context, sup *supervisor, deadline time.Time, cond func() 
 			return nil
 		}
 		select {
-		case c := <-sup.died:
-			return c.error()
+		case err := <-failed:
+			return err
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timeout.C:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,23 +24,28 @@ const (
 	// horizon and step of the forecast: horizon/step values.
 	horizon = 30 * time.Minute
 	step    = time.Minute
+	// forecastInterval is the time between two forecasts.
+	forecastInterval = 30 * time.Second
 	// targetPerPod is the load of one pod: the trace's hourly means (18 to
 	// 77 requests a minute) × headroom 1.2 / 6 plan 4 to 16 pods, its bursts
 	// (119 a minute at the 99th percentile of 5-minute means) 24.
 	targetPerPod = 6
+	// storageDir is the forecaster's embedded TSDB, in the data directory.
+	storageDir = "forecaster"
 )
 
-// forecasterArgs returns the forecaster's command line.
-func forecasterArgs(promURL, listenAddr string) []string {
+// forecasterArgs returns the forecaster's command line: push mode, the
+// default without --prometheus.url, with its storage at storagePath.
+func forecasterArgs(storagePath, listenAddr string) []string {
 	return []string{
-		"--prometheus.url=" + promURL,
+		"--storage.path=" + storagePath,
 		"--workload=" + workload,
 		"--metric=http_requests_per_minute",
 		"--query=" + query,
 		"--window=2d",
 		"--step=" + step.String(),
 		"--horizon=" + horizon.String(),
-		"--interval=30s",
+		"--interval=" + forecastInterval.String(),
 		"--target-per-pod=" + strconv.Itoa(targetPerPod),
 		"--min-replicas=2",
 		"--max-replicas=30",
@@ -50,98 +56,116 @@ func forecasterArgs(promURL, listenAddr string) []string {
 // demo runs until ctx is done (or, with --check, until a forecast passes the
 // check) and stops everything it started.
 func demo(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger) error {
-	bins, r, err := prepare(o)
+	bin, r, err := prepare(o)
 	if err != nil {
 		return err
 	}
-	dir := o.dataDir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "kedastral-demo-"); err != nil {
-			return fmt.Errorf("make the data directory: %w", err)
-		}
-		defer os.RemoveAll(dir)
-	} else if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("make the data directory: %w", err)
-	}
-
-	logger.Info("Backfilling Prometheus", "history", o.history, "samples", len(r.history()), "dir", dir)
-	p := newPrometheus(o, dir)
-	if err := p.backfill(ctx, bins["promtool"], r); err != nil {
-		return err
-	}
-	stopTarget, err := serveTarget(r, o.targetAddr)
+	dir, cleanup, err := dataDir(o.dataDir)
 	if err != nil {
 		return err
 	}
-	defer stopTarget()
+	defer cleanup()
 
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	sup := newSupervisor(dir)
 	defer func() {
-		logger.Info("Stopping the forecaster and Prometheus")
+		logger.Info("Stopping the forecaster")
 		sup.stop()
 	}()
-	if _, err := sup.start("prometheus", bins["prometheus"], p.args()); err != nil {
+	// failed receives the error of the forecaster if it ends, and of the
+	// stream of samples if the receiver refuses it.
+	failed := make(chan error, 2)
+	go forwardExit(ctx, sup, failed)
+
+	fcURL := "http://" + o.fcAddr
+	storage := filepath.Join(dir, storageDir)
+	logger.Info("Starting the forecaster in push mode", "storage", storage, "url", fcURL)
+	if _, err := sup.start("forecaster", bin, forecasterArgs(storage, o.fcAddr)); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(o.timeout)
-	if err := waitReady(ctx, p.url+"/-/ready", sup, deadline); err != nil {
-		return fmt.Errorf("wait for prometheus: %w", err)
+	if err := waitReady(ctx, fcURL+"/-/healthy", failed, deadline); err != nil {
+		return fmt.Errorf("wait for the forecaster to start: %w", err)
 	}
-	if err := p.checkBackfill(ctx, len(r.history())); err != nil {
-		return err
+	p := newPusher(newWriter(fcURL+writePath, logger), demoSeries(r), time.Now(), time.Duration(o.history))
+	if err := backfill(ctx, p, time.Duration(o.history), stdout, logger); err != nil {
+		select {
+		case exit := <-failed: // the forecaster ended: say so rather than how the writes failed
+			return exit
+		default:
+			return err
+		}
 	}
-
-	logger.Info("Starting the forecaster")
-	fcURL := "http://" + o.fcAddr
-	if _, err := sup.start("forecaster", bins["forecaster"], forecasterArgs(p.url, o.fcAddr)); err != nil {
-		return err
-	}
-	if err := waitReady(ctx, fcURL+"/-/ready", sup, deadline); err != nil {
+	stopStream := startStream(ctx, p, failed, logger)
+	defer stopStream()
+	printSummary(stdout, o, r, fcURL, dir)
+	fmt.Fprintf(stdout, "Waiting for the forecaster's first forecast on this history (it forecasts every %s)...\n", forecastInterval)
+	if err := waitReady(ctx, fcURL+"/-/ready", failed, deadline); err != nil {
 		return fmt.Errorf("wait for the forecaster's first forecast: %w", err)
 	}
 	if o.check {
-		s, err := waitForecast(ctx, fcURL, r, sup, deadline)
-		if err != nil {
-			return err
-		}
-		printSummary(stdout, o, r, p.url, fcURL, dir)
-		fmt.Fprintf(stdout, "Check passed: load %.1f requests/min (trace %.1f), forecast %.1f now and %.1f at the horizon, %d replicas now.\n",
-			s.ObservedValue, r.perMinute(s.ObservedAt, 5*time.Minute), s.Values[0], s.Values[len(s.Values)-1], s.DesiredReplicas[0])
-		return nil
+		return check(ctx, stdout, r, fcURL, failed, deadline)
 	}
-	printSummary(stdout, o, r, p.url, fcURL, dir)
-	return watch(ctx, stdout, fcURL, r, sup)
+	return watch(ctx, stdout, fcURL, r, failed)
 }
 
-// prepare checks what the demo needs before it starts anything: free
-// addresses, the binaries, the trace; it returns the binaries and the replay.
-func prepare(o options) (map[string]string, *replay, error) {
-	if err := checkFree(o.listenFlags()); err != nil {
-		return nil, nil, err
+// forwardExit sends to failed the error of the first child of sup to end,
+// until ctx ends.
+func forwardExit(ctx context.Context, sup *supervisor, failed chan<- error) {
+	select {
+	case c := <-sup.died:
+		failed <- c.error()
+	case <-ctx.Done():
 	}
-	bins, err := findBinaries(o.binDir)
-	if err != nil {
-		return nil, nil, err
+}
+
+// prepare checks what the demo needs before it starts anything: a free
+// address, the forecaster, the trace; it returns the forecaster's path and
+// the replay.
+func prepare(o options) (string, *replay, error) {
+	if err := checkFree("forecaster.listen-address", o.fcAddr); err != nil {
+		return "", nil, err
+	}
+	bin := filepath.Join(o.binDir, "forecaster")
+	if _, err := os.Stat(bin); err != nil {
+		return "", nil, fmt.Errorf("%s is missing (run `make demo`, which builds it, or give --bin-dir): %w", bin, err)
 	}
 	points, err := trace.ReadFile(o.tracePath)
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
 	r, err := newReplay(points, time.Duration(o.history), time.Now())
 	if err != nil {
-		return nil, nil, err
+		return "", nil, err
 	}
-	return bins, r, nil
+	return bin, r, nil
 }
 
-// findBinaries returns the paths of prometheus, promtool and forecaster in dir.
-func findBinaries(dir string) (map[string]string, error) {
-	bins := map[string]string{}
-	for _, name := range []string{"forecaster", "prometheus", "promtool"} {
-		bins[name] = filepath.Join(dir, name)
-		if _, err := os.Stat(bins[name]); err != nil {
-			return nil, fmt.Errorf("%s is missing (run `make demo`, which builds it, or give --bin-dir): %w", bins[name], err)
+// dataDir returns the data directory and the function that removes it when
+// the demo made it: dir, or a new temporary one when dir is empty. It
+// refuses a directory whose storage holds an earlier run's samples, which
+// the backfill would go back before.
+func dataDir(dir string) (string, func(), error) {
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "kedastral-demo-")
+		if err != nil {
+			return "", nil, fmt.Errorf("make the data directory: %w", err)
 		}
+		return tmp, func() { _ = os.RemoveAll(tmp) }, nil
 	}
-	return bins, nil
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", nil, fmt.Errorf("make the data directory: %w", err)
+	}
+	storage := filepath.Join(dir, storageDir)
+	entries, err := os.ReadDir(storage)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return "", nil, fmt.Errorf("read the storage directory: %w", err)
+	case len(entries) > 0:
+		return "", nil, fmt.Errorf("%s holds an earlier run's samples: give --data-dir a new or empty directory, "+
+			"since the backfill would go back before them", storage)
+	}
+	return dir, func() {}, nil
 }

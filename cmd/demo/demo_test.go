@@ -18,31 +18,24 @@ import (
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 )
 
-// TestDemoCheck runs the whole demo with --check: the real Prometheus and
-// promtool, the forecaster built from this tree, two weeks of the bundled
-// trace. It must succeed, print where to look, and leave nothing running.
+// TestDemoCheck runs the whole demo with --check: the forecaster built from
+// this tree in push mode, two weeks of the bundled trace remote-written to
+// it. It must succeed, print where to look, and leave nothing running.
 func TestDemoCheck(t *testing.T) {
 	root := prometheustest.ModuleRoot(t)
 	binDir := t.TempDir()
-	for _, name := range []string{"prometheus", "promtool"} {
-		if err := os.Symlink(prometheustest.Binary(t, name), filepath.Join(binDir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
 	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "forecaster"), "../forecaster")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build forecaster: %v\n%s", err, out)
 	}
 	o := options{
-		binDir:     binDir,
-		tracePath:  filepath.Join(root, "data", "traces", "nasa_http_1m.csv"),
-		history:    model.Duration(14 * day),
-		dataDir:    t.TempDir(),
-		promAddr:   prometheustest.FreeAddr(t),
-		fcAddr:     prometheustest.FreeAddr(t),
-		targetAddr: prometheustest.FreeAddr(t),
-		check:      true,
-		timeout:    2 * time.Minute,
+		binDir:    binDir,
+		tracePath: filepath.Join(root, "data", "traces", "nasa_http_1m.csv"),
+		history:   model.Duration(14 * day),
+		dataDir:   t.TempDir(),
+		fcAddr:    prometheustest.FreeAddr(t),
+		check:     true,
+		timeout:   2 * time.Minute,
 	}
 	var out, logs bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -52,9 +45,12 @@ func TestDemoCheck(t *testing.T) {
 		t.Fatalf("demo --check: %v\noutput:\n%s\nlogs:\n%s", err, out.String(), logs.String())
 	}
 	for _, want := range []string{
+		// 14 days of a sample every 15 s: 14 × 24 × 60 × 4 = 80,640, and
+		// twice as many of the two series the query does not select.
+		"Backfilled 14 days of history by remote write in ",
+		" s: 80,640 samples of nasa_http_requests_total, and 161,280 of 2 series the query does not select",
 		"curl -s 'http://" + o.fcAddr + "/forecast/current?workload=nasa-http'",
-		"http://" + o.promAddr,
-		`kedastral_forecast_value{workload="nasa-http",horizon="0s"}`,
+		"http://" + o.fcAddr + "/api/v1/write",
 		filepath.Join(o.dataDir, "forecaster.log"),
 		"Check passed",
 	} {
@@ -62,7 +58,7 @@ func TestDemoCheck(t *testing.T) {
 			t.Errorf("the output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if err := checkFree(o.listenFlags()); err != nil {
+	if err := checkFree("forecaster.listen-address", o.fcAddr); err != nil {
 		t.Errorf("something still listens after the demo: %v", err)
 	}
 	if left := processesOf(t, binDir, o.dataDir); len(left) > 0 {
@@ -105,7 +101,6 @@ func TestRunExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	free := prometheustest.FreeAddr(t)
 	tests := []struct {
 		name       string
 		args       []string
@@ -113,23 +108,20 @@ func TestRunExitCodes(t *testing.T) {
 		wantStderr string
 	}{
 		{"unknown flag", []string{"--nope"}, 2, "unknown long flag '--nope'"},
+		{"no more prometheus", []string{"--prometheus.listen-address=127.0.0.1:9090"}, 2,
+			"unknown long flag '--prometheus.listen-address'"},
+		{"no more target", []string{"--target.listen-address=127.0.0.1:9100"}, 2,
+			"unknown long flag '--target.listen-address'"},
 		{"bad history", []string{"--history=two weeks"}, 2, `not a valid duration string: "two weeks"`},
+		{"no history", []string{"--history=0s"}, 2, "--history must be positive, not 0s"},
 		{
-			"prometheus port taken",
-			[]string{"--prometheus.listen-address=" + taken.Addr().String()},
-			1, "choose another address with --prometheus.listen-address",
+			"forecaster port taken",
+			[]string{"--forecaster.listen-address=" + taken.Addr().String()},
+			1, "choose another address with --forecaster.listen-address",
 		},
 		{
-			"target port taken",
-			[]string{"--prometheus.listen-address=" + free, "--forecaster.listen-address=" + prometheustest.FreeAddr(t),
-				"--target.listen-address=" + taken.Addr().String()},
-			1, "choose another address with --target.listen-address",
-		},
-		{
-			"no binaries",
-			[]string{"--prometheus.listen-address=" + free, "--bin-dir=" + t.TempDir(),
-				"--forecaster.listen-address=" + prometheustest.FreeAddr(t),
-				"--target.listen-address=" + prometheustest.FreeAddr(t)},
+			"no forecaster",
+			[]string{"--bin-dir=" + t.TempDir(), "--forecaster.listen-address=" + prometheustest.FreeAddr(t)},
 			1, "forecaster is missing (run `make demo`",
 		},
 	}
@@ -146,48 +138,90 @@ func TestRunExitCodes(t *testing.T) {
 	}
 }
 
-func TestBackfillRefusesUsedDataDir(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.Mkdir(filepath.Join(dir, "data"), 0o700); err != nil {
-		t.Fatal(err)
+func TestDataDir(t *testing.T) {
+	tests := []struct {
+		name    string
+		make    func(dir string) error // prepares the data directory
+		wantErr string
+	}{
+		{name: "new", make: os.Remove},
+		{name: "empty", make: func(string) error { return nil }},
+		{name: "empty storage", make: func(dir string) error { return os.Mkdir(filepath.Join(dir, storageDir), 0o700) }},
+		{
+			name: "used storage",
+			make: func(dir string) error {
+				if err := os.Mkdir(filepath.Join(dir, storageDir), 0o700); err != nil {
+					return err
+				}
+				return os.Mkdir(filepath.Join(dir, storageDir, "wal"), 0o700)
+			},
+			wantErr: "holds an earlier run's samples: give --data-dir a new or empty directory",
+		},
 	}
-	p := newPrometheus(options{history: model.Duration(day)}, dir)
-	err := p.backfill(context.Background(), "promtool", &replay{})
-	if err == nil || !strings.Contains(err.Error(), "give --data-dir a new or empty directory") {
-		t.Errorf("err = %v, want a refusal", err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "demo")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.make(dir); err != nil {
+				t.Fatal(err)
+			}
+			got, cleanup, err := dataDir(dir)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			cleanup()
+			if _, err := os.Stat(got); got != dir || err != nil {
+				t.Errorf("dataDir = %q (%v), want %q kept at exit", got, err, dir)
+			}
+		})
 	}
 }
 
-// TestRunChildDiesEarly fakes Prometheus with a script that fails at once:
-// the demo must exit 1 with its last log lines, and leave nothing behind.
+func TestDataDirTemporary(t *testing.T) {
+	dir, cleanup, err := dataDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("the temporary directory is missing: %v", err)
+	}
+	cleanup()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after cleanup (%v)", dir, err)
+	}
+}
+
+// TestRunChildDiesEarly fakes the forecaster with a script that fails at
+// once: the demo must exit 1 with its last log lines, and leave nothing
+// behind.
 func TestRunChildDiesEarly(t *testing.T) {
 	sh := shell(t)
 	binDir := t.TempDir()
-	for name, body := range map[string]string{
-		"promtool":   "exit 0",
-		"prometheus": "echo starting; echo 'error loading config' >&2; exit 1",
-		"forecaster": "exit 1",
-	} {
-		script := "#!" + sh + "\n" + body + "\n"
-		if err := os.WriteFile(filepath.Join(binDir, name), []byte(script), 0o700); err != nil {
-			t.Fatal(err)
-		}
+	script := "#!" + sh + "\necho starting; echo 'cannot open the storage' >&2; exit 1\n"
+	if err := os.WriteFile(filepath.Join(binDir, "forecaster"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
 	}
 	dataDir := t.TempDir()
 	args := []string{
 		"--bin-dir=" + binDir, "--data-dir=" + dataDir, "--history=1d",
 		"--trace=" + filepath.Join(prometheustest.ModuleRoot(t), "data", "traces", "nasa_http_1m.csv"),
-		"--prometheus.listen-address=" + prometheustest.FreeAddr(t),
 		"--forecaster.listen-address=" + prometheustest.FreeAddr(t),
-		"--target.listen-address=" + prometheustest.FreeAddr(t),
 	}
 	var stdout, stderr bytes.Buffer
 	if code := run(args, &stdout, &stderr); code != 1 {
 		t.Errorf("exit code %d, want 1", code)
 	}
 	for _, want := range []string{
-		"prometheus exited (its log: " + filepath.Join(dataDir, "prometheus.log") + "): exit status 1",
-		"The last lines prometheus logged:\nstarting\nerror loading config\n",
+		"forecaster exited (its log: " + filepath.Join(dataDir, "forecaster.log") + "): exit status 1",
+		"The last lines forecaster logged:\nstarting\ncannot open the storage\n",
 	} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())

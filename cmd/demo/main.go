@@ -1,7 +1,8 @@
-// Command demo runs Kedastral on real traffic with nothing else installed: a
-// local Prometheus backfilled with two weeks of a bundled real trace, the rest
-// of the trace replayed live, and the forecaster reading it. Run it with
-// `make demo`; Ctrl-C stops everything.
+// Command demo runs Kedastral on real traffic with nothing else installed:
+// the forecaster in push mode, its embedded storage filled by remote write
+// with two weeks of a bundled real trace, then the rest of the trace
+// streamed live, as a Prometheus would send it. Run it with `make demo`;
+// Ctrl-C stops everything.
 package main
 
 import (
@@ -27,15 +28,13 @@ import (
 
 // options are the demo's flags.
 type options struct {
-	binDir     string
-	tracePath  string
-	history    model.Duration
-	dataDir    string
-	promAddr   string
-	fcAddr     string
-	targetAddr string
-	check      bool
-	timeout    time.Duration
+	binDir    string
+	tracePath string
+	history   model.Duration
+	dataDir   string
+	fcAddr    string
+	check     bool
+	timeout   time.Duration
 }
 
 func main() {
@@ -45,9 +44,9 @@ func main() {
 // run parses the flags, runs the demo until a signal (or the end of the
 // check) and returns the exit code: 0 after Ctrl-C or SIGTERM too.
 func run(args []string, stdout, stderr io.Writer) int {
-	app := kingpin.New("demo", "Kedastral on two weeks of real traffic in a local Prometheus: backfills it from "+
-		"a bundled trace, replays the rest of the trace live, runs the forecaster on it and prints where to look. "+
-		"Ctrl-C stops everything.")
+	app := kingpin.New("demo", "Kedastral on two weeks of real traffic, with no Prometheus: starts the forecaster "+
+		"in push mode, remote-writes two weeks of a bundled trace into its embedded storage, streams the rest of "+
+		"the trace live, and prints where to look. Ctrl-C stops everything.")
 	app.Version(version.Print("demo"))
 	app.HelpFlag.Short('h')
 	app.UsageWriter(stderr)
@@ -57,6 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	addFlags(app, &o, &logConfig)
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintf(stderr, "demo: %v\n", err)
+		return 2
+	}
+	if o.history <= 0 {
+		fmt.Fprintf(stderr, "demo: --history must be positive, not %s\n", o.history)
 		return 2
 	}
 	logger := promslog.New(&logConfig)
@@ -69,8 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case err != nil:
 		logger.Error("Demo failed", "err", err)
-		var exit *exitError
-		if errors.As(err, &exit) {
+		if exit, ok := errors.AsType[*exitError](err); ok {
 			fmt.Fprintf(stderr, "The last lines %s logged:\n%s\n", exit.name, exit.tail)
 		}
 		return 1
@@ -80,45 +82,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // addFlags defines the demo's flags on app.
 func addFlags(app *kingpin.Application, o *options, logConfig *promslog.Config) {
-	app.Flag("bin-dir", "Directory holding prometheus, promtool and forecaster (`make demo` builds them).").
+	app.Flag("bin-dir", "Directory holding the forecaster (`make demo` builds it).").
 		Default("bin").StringVar(&o.binDir)
 	app.Flag("trace", "Trace to replay: a timestamp,value CSV of requests per minute.").
 		Default(filepath.Join("data", "traces", "nasa_http_1m.csv")).StringVar(&o.tracePath)
-	app.Flag("history", "How much of the trace to backfill into Prometheus, up to now.").Default("14d").SetValue(&o.history)
-	app.Flag("data-dir", "Directory for Prometheus's data and the logs (default: a new temporary one, removed at exit).").
+	app.Flag("history", "How much of the trace to backfill, up to now, through the forecaster's remote-write receiver.").
+		Default("14d").SetValue(&o.history)
+	app.Flag("data-dir", "Directory for the forecaster's storage and log (default: a new temporary one, removed at exit).").
 		PlaceHolder("<dir>").StringVar(&o.dataDir)
-	app.Flag("prometheus.listen-address", "Address of the demo's Prometheus.").Default("127.0.0.1:9090").StringVar(&o.promAddr)
 	app.Flag("forecaster.listen-address", "Address of the forecaster.").Default("127.0.0.1:8081").StringVar(&o.fcAddr)
-	app.Flag("target.listen-address", "Address of the replayed application, which Prometheus scrapes.").
-		Default("127.0.0.1:9100").StringVar(&o.targetAddr)
 	app.Flag("check", "Smoke test: start everything, wait for a forecast on the scale of the trace, print "+
 		"where to look, stop everything and exit 0 (1 if none comes within --start.timeout).").BoolVar(&o.check)
-	app.Flag("start.timeout", "How long Prometheus may take to be ready, then the forecaster to serve a first forecast "+
+	app.Flag("start.timeout", "How long the forecaster may take to start, take the backfill and serve a first forecast "+
 		"(and, with --check, one on the scale of the trace).").Default("3m").DurationVar(&o.timeout)
 	promslogflag.AddFlags(app, logConfig)
 	cli.SetEnvars(app)
 }
 
-// listenFlag is a flag giving an address the demo listens on.
-type listenFlag struct{ name, addr string }
-
-// listenFlags returns the addresses the demo listens on, with their flags.
-func (o options) listenFlags() []listenFlag {
-	return []listenFlag{
-		{"prometheus.listen-address", o.promAddr},
-		{"forecaster.listen-address", o.fcAddr},
-		{"target.listen-address", o.targetAddr},
+// checkFree fails when addr is taken, naming the flag to change.
+func checkFree(flag, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s is taken, choose another address with --%s: %w", addr, flag, err)
 	}
-}
-
-// checkFree fails at the first address taken, naming the flag to change.
-func checkFree(flags []listenFlag) error {
-	for _, f := range flags {
-		l, err := net.Listen("tcp", f.addr)
-		if err != nil {
-			return fmt.Errorf("%s is taken, choose another address with --%s: %w", f.addr, f.name, err)
-		}
-		l.Close()
-	}
-	return nil
+	return l.Close()
 }

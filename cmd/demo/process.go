@@ -16,7 +16,7 @@ const (
 	// stopTimeout is how long the children have to exit after SIGTERM
 	// before they are killed.
 	stopTimeout = 10 * time.Second
-	// maxChildren bounds the children of one supervisor (the demo starts two).
+	// maxChildren bounds the children of one supervisor (the demo starts one).
 	maxChildren = 4
 )
 

@@ -3,13 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"sort"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/HatiCode/kedastral/internal/trace"
 )
@@ -17,12 +12,13 @@ import (
 const day = 24 * time.Hour
 
 // replay maps a trace onto the present, shifted by a whole number of days so
-// that hours of the day keep their meaning, and plays it as a counter.
+// that hours of the day keep their meaning, and plays it as a counter: the
+// history before now is backfilled, the rest streams live. After the end of
+// the trace, the counter stays at its last total.
 type replay struct {
 	points []trace.Point // from the start of the history to the end of the trace
 	totals []float64     // running totals of points
 	shift  time.Duration // trace time + shift = wall time
-	split  int           // points[:split] are history, backfilled; the rest play live
 }
 
 // newReplay shifts the trace by the most whole days that leave at least
@@ -46,16 +42,11 @@ func newReplay(points []trace.Point, history time.Duration, now time.Time) (*rep
 	if !position.Before(last) {
 		return nil, fmt.Errorf("--history %s leaves nothing of the trace to replay after it at this time of day; choose a shorter one", history)
 	}
+	// The counter starts from zero at the start of the history.
 	from := sort.Search(len(points), func(i int) bool { return points[i].T.After(position.Add(-history)) })
-	live := sort.Search(len(points), func(i int) bool { return points[i].T.After(position) })
-	r := &replay{points: points[from:], shift: shift, split: live - from}
+	r := &replay{points: points[from:], shift: shift}
 	r.totals = trace.Counter(r.points)
 	return r, nil
-}
-
-// history returns the points to backfill: those in (now - history, now].
-func (r *replay) history() []trace.Point {
-	return r.points[:r.split]
 }
 
 // total returns the counter at wall time t: the running total of the last
@@ -84,28 +75,4 @@ func (r *replay) perMinute(t time.Time, window time.Duration) float64 {
 		return 0
 	}
 	return (r.totals[to-1] - r.totals[from] + r.points[from].V) / float64(to-from)
-}
-
-// serveTarget serves the live replay at addr/metrics as the counter
-// metricName_total, as the application Prometheus scrapes; the returned
-// function stops it.
-func serveTarget(r *replay, addr string) (func(), error) {
-	reg := prometheus.NewRegistry()
-	counter := prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: metricName + "_total",
-		Help: "HTTP requests served, replayed from the NASA-HTTP trace.",
-	}, func() float64 { return r.total(time.Now()) })
-	if err := reg.Register(counter); err != nil {
-		return nil, fmt.Errorf("serve the replay: %w", err)
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("serve the replay: %w", err)
-	}
-	srv := &http.Server{
-		Handler:           promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	go func() { _ = srv.Serve(l) }()
-	return func() { _ = srv.Close() }, nil
 }

@@ -29,34 +29,34 @@ func TestNewReplay(t *testing.T) {
 		history      time.Duration
 		now          time.Time
 		wantPosition time.Time // trace time played now
-		wantHistory  int
+		wantFirst    time.Time // trace time of the replay's first point, where the counter starts
 		wantErr      string
 	}{
 		{
 			// The position is 05:30:20 of the first day with 2 days before
-			// it, 3 July; the history is (1 July 05:30:20, 3 July 05:30:20]:
-			// 05:31 on 1 July to 05:30 on 3 July, 2 × 1440 = 2880 points.
+			// it, 3 July; the history is (1 July 05:30:20, 3 July 05:30:20],
+			// whose first point is 05:31 on 1 July.
 			name: "two days", points: fourDays, history: 2 * day,
 			now:          time.Date(2026, 11, 28, 5, 30, 20, 0, time.UTC),
 			wantPosition: time.Date(1995, 7, 3, 5, 30, 20, 0, time.UTC),
-			wantHistory:  2880,
+			wantFirst:    time.Date(1995, 7, 1, 5, 31, 0, 0, time.UTC),
 		},
 		{
 			// Midnight: first + history exactly, 3 July 00:00; the history
-			// is 00:01 on 1 July to 00:00 on 3 July, 2880 points.
+			// is 00:01 on 1 July to 00:00 on 3 July.
 			name: "at midnight", points: fourDays, history: 2 * day,
 			now:          time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC),
 			wantPosition: time.Date(1995, 7, 3, 0, 0, 0, 0, time.UTC),
-			wantHistory:  2880,
+			wantFirst:    time.Date(1995, 7, 1, 0, 1, 0, 0, time.UTC),
 		},
 		{
 			// A trace from 1 July 12:00 and 12 hours of history: the position
 			// is in [2 July 00:00, 3 July 00:00), at 11:00, 2 July 11:00; the
-			// history is 1 July 23:01 to 2 July 11:00, 720 points.
+			// history is 1 July 23:01 to 2 July 11:00.
 			name: "trace from noon", points: fourDays[720:], history: 12 * time.Hour,
 			now:          time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC),
 			wantPosition: time.Date(1995, 7, 2, 11, 0, 0, 0, time.UTC),
-			wantHistory:  720,
+			wantFirst:    time.Date(1995, 7, 1, 23, 1, 0, 0, time.UTC),
 		},
 		{
 			// The same with now before the trace: a negative shift, floored
@@ -64,7 +64,7 @@ func TestNewReplay(t *testing.T) {
 			name: "now before the trace", points: fourDays[720:], history: 12 * time.Hour,
 			now:          time.Date(1995, 6, 20, 11, 0, 0, 0, time.UTC),
 			wantPosition: time.Date(1995, 7, 2, 11, 0, 0, 0, time.UTC),
-			wantHistory:  720,
+			wantFirst:    time.Date(1995, 7, 1, 23, 1, 0, 0, time.UTC),
 		},
 		{
 			// 1 July + 3.5 days is 4 July 12:00: at 05:30 the position would be
@@ -94,8 +94,11 @@ func TestNewReplay(t *testing.T) {
 			if got := tc.now.Add(-r.shift); !got.Equal(tc.wantPosition) {
 				t.Errorf("now plays %v, want %v", got, tc.wantPosition)
 			}
-			if n := len(r.history()); n != tc.wantHistory {
-				t.Errorf("%d history points, want %d", n, tc.wantHistory)
+			if got := r.points[0].T; !got.Equal(tc.wantFirst) {
+				t.Errorf("the replay starts at %v, want %v", got, tc.wantFirst)
+			}
+			if got := r.total(tc.wantFirst.Add(r.shift - time.Second)); got != 0 {
+				t.Errorf("the counter is %v before the first point, want 0", got)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -15,41 +16,36 @@ import (
 const statusInterval = 30 * time.Second
 
 // printSummary says where to look.
-func printSummary(w io.Writer, o options, r *replay, promURL, fcURL, dir string) {
+func printSummary(w io.Writer, o options, r *replay, fcURL, dir string) {
 	position := time.Now().Add(-r.shift)
-	sel := fmt.Sprintf("{workload=%q", workload)
 	fmt.Fprintf(w, `
-Kedastral demo: the forecaster on real traffic. Ctrl-C stops everything.
+Kedastral demo: the forecaster on real traffic, received by remote write; no Prometheus. Ctrl-C stops everything.
 
   Load        NASA Kennedy Space Center web server, HTTP requests a minute (NASA-HTTP trace, CC BY 4.0,
-              see data/traces/README.md): %s of it backfilled into Prometheus, the rest replayed
-              live, shifted by %d days: now plays %s.
-  Forecaster  %s          landing page
-              %s/metrics  kedastral_forecast_* series
-  Prometheus  %s          HTTP API (this build has no web UI); it scrapes the target and the forecaster
-  Target      http://%s/metrics  the replayed nasa_http_requests_total
-  Logs        %s
-              %s%s
-
-  The forecast and replica plan:
-    curl -s '%s/forecast/current?workload=%s'
-
-  PromQL to graph against %s/api/v1/query_range:
-`, durationText(time.Duration(o.history)), r.shift/day, position.Format("Mon 2 Jan 2006 15:04"),
-		fcURL, fcURL, promURL, o.targetAddr,
-		filepath.Join(dir, "prometheus.log"), filepath.Join(dir, "forecaster.log"), removedNote(o.dataDir),
-		fcURL, workload, promURL)
+              see data/traces/README.md), shifted by %s days: now plays %s.
+              %s of it were remote-written as the counter %s_total{job=%q}, a sample
+              every %s; the rest streams live, as a Prometheus's remote_write would send it.
+  Query       %s
+`, thousands(int(r.shift/day)), position.Format("Mon 2 Jan 2006 15:04"),
+		durationText(time.Duration(o.history)), metricName, targetJob, scrapeInterval, query)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	for _, row := range [][2]string{
-		{"load observed", query},
-		{"load forecast for now", "kedastral_forecast_value" + sel + `,horizon="0s"}`},
-		{"forecast made 15m before", "kedastral_forecast_value" + sel + `,horizon="15m"} offset 15m`},
-		{"replicas wanted now", "kedastral_forecast_desired_replicas" + sel + "}"},
+	for _, row := range [][3]string{
+		{"Forecaster", fcURL + "/", "landing page: a chart of the load, forecast and replica plan"},
+		{"", fcURL + "/metrics", "kedastral_forecast_* series; kedastral_receiver_* counters"},
+		{"", fcURL + writePath, "the remote-write receiver"},
+		{"Storage", filepath.Join(dir, storageDir), "the embedded TSDB: only the series the query selects"},
+		{"Log", filepath.Join(dir, "forecaster.log"), removedNote(o.dataDir)},
 	} {
-		fmt.Fprintf(tw, "    %s\t%s\n", row[0], row[1])
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", row[0], row[1], row[2])
 	}
 	_ = tw.Flush()
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, `
+  The forecast and replica plan:
+    curl -s '%s/forecast/current?workload=%s'
+  Samples stored, and dropped (up and process_cpu_seconds_total, which the query does not select):
+    curl -s %s/metrics | grep -E '^kedastral_receiver_(samples|series)'
+
+`, fcURL, workload, fcURL)
 }
 
 // removedNote says that the data directory goes at exit, unless the user
@@ -58,7 +54,7 @@ func removedNote(dataDir string) string {
 	if dataDir != "" {
 		return ""
 	}
-	return "\n              (removed at exit: --data-dir keeps them)"
+	return "removed at exit, with the storage: --data-dir keeps them"
 }
 
 // durationText returns d in days when it is whole days ("14 days"), else
@@ -70,9 +66,23 @@ func durationText(d time.Duration) string {
 	return model.Duration(d).String()
 }
 
-// watch prints a status line every statusInterval until ctx ends (nil) or a
-// child ends (its error).
-func watch(ctx context.Context, w io.Writer, fcURL string, r *replay, sup *supervisor) error {
+// thousands returns n with commas between groups of three digits: 80640 is
+// "80,640".
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	sign := ""
+	if n < 0 {
+		sign, s = "-", s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return sign + s
+}
+
+// watch prints a status line every statusInterval until ctx ends (nil) or
+// an error comes on failed (that error).
+func watch(ctx context.Context, w io.Writer, fcURL string, r *replay, failed <-chan error) error {
 	fmt.Fprintf(w, "Every %s: the load observed and the trace's, the forecast, the replicas planned.\n", statusInterval)
 	ticker := time.NewTicker(statusInterval)
 	defer ticker.Stop()
@@ -87,8 +97,8 @@ func watch(ctx context.Context, w io.Writer, fcURL string, r *replay, sup *super
 		select {
 		case <-ctx.Done():
 			return nil
-		case c := <-sup.died:
-			return c.error()
+		case err := <-failed:
+			return err
 		case <-ticker.C:
 		}
 	}
