@@ -238,9 +238,12 @@ func (s receiverStore) Store(r *http.Request, msgType remoteapi.WriteMessageType
 		resp.SetStatusCode(http.StatusBadRequest)
 		return resp, fmt.Errorf("read body: %w", err)
 	}
-	b := s.rc.newBatch(r)
+	var b *batch
 	switch msgType {
 	case remoteapi.WriteV1MessageType:
+		// 1.0 is decoded series by series as it is appended: a body that
+		// turns out malformed is rolled back.
+		b = s.rc.newBatch(r)
 		if err = b.writeV1(body); err != nil {
 			if de, ok := errors.AsType[*decodeError](err); ok {
 				_ = b.app.Rollback()
@@ -254,6 +257,7 @@ func (s receiverStore) Store(r *http.Request, msgType remoteapi.WriteMessageType
 			resp.SetStatusCode(http.StatusBadRequest)
 			return resp, fmt.Errorf("decode remote-write 2.0 request: %w", err)
 		}
+		b = s.rc.newBatch(r)
 		err = b.writeV2(&req)
 	}
 	if err != nil {
