@@ -354,18 +354,42 @@ func (b *batch) seriesV1(i int, ts *prompb.TimeSeries) error {
 	if !keep {
 		return nil
 	}
+	return appendSeries(b, ls, ts.Samples, ts.Histograms)
+}
+
+// sampleProto is a float sample of remote write, 1.0 or 2.0.
+type sampleProto[T any] interface {
+	*T
+	GetTimestamp() int64
+	GetValue() float64
+}
+
+// histogramProto is a native histogram sample of remote write, 1.0 or 2.0.
+type histogramProto[T any] interface {
+	*T
+	GetTimestamp() int64
+	IsFloatHistogram() bool
+	ToIntHistogram() *histogram.Histogram
+	ToFloatHistogram() *histogram.FloatHistogram
+}
+
+// appendSeries appends the float samples, then the histograms, of one series
+// entry of the request.
+func appendSeries[S, H any, PS sampleProto[S], PH histogramProto[H]](b *batch, ls labels.Labels, samples []S, hists []H) error {
 	sa := b.begin(ls)
-	for _, sp := range ts.Samples {
-		if err := b.add(sa, sp.Timestamp, sp.Value, nil, nil); err != nil {
+	for i := range samples {
+		sp := PS(&samples[i])
+		if err := b.add(sa, sp.GetTimestamp(), sp.GetValue(), nil, nil); err != nil {
 			return err
 		}
 	}
-	for _, hp := range ts.Histograms {
+	for i := range hists {
+		hp := PH(&hists[i])
 		var err error
 		if hp.IsFloatHistogram() {
-			err = b.add(sa, hp.Timestamp, 0, nil, hp.ToFloatHistogram())
+			err = b.add(sa, hp.GetTimestamp(), 0, nil, hp.ToFloatHistogram())
 		} else {
-			err = b.add(sa, hp.Timestamp, 0, hp.ToIntHistogram(), nil)
+			err = b.add(sa, hp.GetTimestamp(), 0, hp.ToIntHistogram(), nil)
 		}
 		if err != nil {
 			return err
@@ -393,24 +417,9 @@ func (b *batch) writeV2(req *writev2.Request) error {
 		if !keep {
 			continue
 		}
-		sa := b.begin(ls)
-		for _, sp := range ts.Samples {
-			if err := b.add(sa, sp.Timestamp, sp.Value, nil, nil); err != nil {
-				return err
-			}
+		if err := appendSeries(b, ls, ts.Samples, ts.Histograms); err != nil {
+			return err
 		}
-		for _, hp := range ts.Histograms {
-			var err error
-			if hp.IsFloatHistogram() {
-				err = b.add(sa, hp.Timestamp, 0, nil, hp.ToFloatHistogram())
-			} else {
-				err = b.add(sa, hp.Timestamp, 0, hp.ToIntHistogram(), nil)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		b.end(sa)
 	}
 	return nil
 }
