@@ -50,6 +50,8 @@ func TestBadCommandLine(t *testing.T) {
 		{name: "min above max", args: []string{url, "--query=up", "--workload=a", "--min-replicas=10", "--max-replicas=5"}, wantCode: 1, wantMsg: "min_replicas must not be above max_replicas (10 > 5)"},
 		{name: "bad PromQL", args: []string{url, "--query=sum(", "--workload=a"}, wantCode: 1, wantMsg: "parse query"},
 		{name: "storage not writable", args: []string{"--query=up", "--workload=a", "--storage.path=/proc/kedastral"}, wantCode: 1, wantMsg: "open storage at /proc/kedastral"},
+		{name: "shard index past the count", args: []string{url, "--query=up", "--workload=a", "--shard.count=2", "--shard.index=2"}, wantCode: 2, wantMsg: "--shard.index=2 must be from 0 to --shard.count − 1"},
+		{name: "zero shards", args: []string{url, "--query=up", "--workload=a", "--shard.count=0"}, wantCode: 2, wantMsg: "--shard.count=0, at least 1"},
 		{name: "zero retention", args: []string{"--query=up", "--workload=a", "--storage.retention=0s"}, wantCode: 2, wantMsg: "--storage.retention must be positive"},
 		{name: "bad body size", args: []string{"--query=up", "--workload=a", "--receiver.max-body-size=lots"}, wantCode: 2, wantMsg: "lots"},
 		{name: "bad Prometheus URL", args: []string{"--prometheus.url=localhost:9090", "--query=up", "--workload=a"}, wantCode: 1, wantMsg: "is not an http(s) URL with a host"},

@@ -35,6 +35,11 @@ type flags struct {
 	retention    model.Duration
 	maxBodyBytes units.Base2Bytes
 
+	// Sharding: this forecaster runs the workloads whose name hashes to
+	// shardIndex modulo shardCount.
+	shardCount int
+	shardIndex int
+
 	// listenAlias is the original specification's --listen.
 	listenAlias string
 	// workloadFlagsSet names the workload flags given on the command line,
@@ -61,6 +66,10 @@ func addFlags(app *kingpin.Application) *flags {
 		Default("data/").StringVar(&f.storagePath)
 	app.Flag("storage.retention", "How long the embedded TSDB keeps samples; at least the longest workload window, and two weeks for weekly seasons.").
 		Default("15d").SetValue(&f.retention)
+	app.Flag("shard.count", "Number of forecaster shards the workloads are split across, by a hash of their name.").
+		Default("1").IntVar(&f.shardCount)
+	app.Flag("shard.index", "Which shard this forecaster is, from 0 to --shard.count − 1: it forecasts only the workloads that hash to it.").
+		Default("0").IntVar(&f.shardIndex)
 	app.Flag("stale-after", "Age past which a snapshot is served with X-Kedastral-Stale: true, and past which load data is too old to forecast from.").
 		Default("2m").SetValue(&f.staleAfter)
 
@@ -119,6 +128,9 @@ func (f *flags) check() error {
 	if f.maxBodyBytes <= 0 {
 		return errors.New("--receiver.max-body-size must be positive")
 	}
+	if f.shardCount < 1 || f.shardIndex < 0 || f.shardIndex >= f.shardCount {
+		return fmt.Errorf("--shard.index=%d must be from 0 to --shard.count − 1 (--shard.count=%d, at least 1)", f.shardIndex, f.shardCount)
+	}
 	if f.configFile == "" {
 		switch {
 		case f.workload.Query == "":
@@ -161,6 +173,10 @@ func (f *flags) config() (*forecast.Config, error) {
 		cfg.Prometheus.Timeout = f.promTimeout
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var err error
+	if cfg.Workloads, err = forecast.Shard(cfg.Workloads, f.shardCount, f.shardIndex); err != nil {
 		return nil, err
 	}
 	return cfg, nil

@@ -99,6 +99,7 @@ func (r *reloader) apply() error {
 	r.client, r.prometheus = client, cfg.Prometheus
 	r.warnIntervals(cfg)
 	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads),
+		"shard", fmt.Sprintf("%d/%d", r.flags.shardIndex, r.flags.shardCount),
 		"mode", "pull", "prometheus", cfg.Prometheus.URL.Redacted())
 	return nil
 }
@@ -117,7 +118,8 @@ func (r *reloader) applyPush(cfg *forecast.Config) error {
 		return fmt.Errorf("apply configuration: %w", err)
 	}
 	r.warnIntervals(cfg)
-	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads), "mode", "push")
+	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads),
+		"shard", fmt.Sprintf("%d/%d", r.flags.shardIndex, r.flags.shardCount), "mode", "push")
 	return nil
 }
 
