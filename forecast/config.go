@@ -30,6 +30,11 @@ type Config struct {
 	Prometheus PrometheusConfig `yaml:"prometheus,omitempty"`
 	// Workloads are forecast independently, each on its own schedule.
 	Workloads []WorkloadConfig `yaml:"workloads"`
+	// RemoteWrite lists the endpoints the forecasts are remote-written to.
+	RemoteWrite []RemoteWriteConfig `yaml:"remote_write,omitempty"`
+	// ExternalLabels are added to every remote-written series, such as
+	// replica: a for one replica of an HA pair.
+	ExternalLabels map[string]string `yaml:"external_labels,omitempty"`
 }
 
 // PrometheusConfig is how to reach the Prometheus HTTP API.
@@ -217,6 +222,14 @@ func (c *Config) Validate() error {
 	if len(c.Workloads) == 0 {
 		return errors.New("no workloads configured")
 	}
+	for i, rw := range c.RemoteWrite {
+		if err := rw.Validate(); err != nil {
+			return fmt.Errorf("remote_write %d: %w", i+1, err)
+		}
+	}
+	if err := validateExternalLabels(c.ExternalLabels); err != nil {
+		return err
+	}
 	seen := make(map[string]bool, len(c.Workloads))
 	for i, w := range c.Workloads {
 		if err := w.Validate(); err != nil {
@@ -241,6 +254,9 @@ func Load(data []byte, dir string) (*Config, error) {
 		return nil, fmt.Errorf("parse: %w", err)
 	}
 	cfg.Prometheus.HTTPClientConfig.SetDirectory(dir)
+	for i := range cfg.RemoteWrite {
+		cfg.RemoteWrite[i].HTTPClientConfig.SetDirectory(dir)
+	}
 	if cfg.Prometheus.Timeout == 0 {
 		cfg.Prometheus.Timeout = DefaultPrometheusConfig().Timeout
 	}

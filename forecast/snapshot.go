@@ -84,6 +84,26 @@ func (s Snapshot) Age(now time.Time) time.Duration {
 type Store struct {
 	mu        sync.RWMutex
 	snapshots map[string]Snapshot
+	listeners []StoreListener
+}
+
+// A StoreListener hears of every snapshot put in a Store and of every
+// workload deleted from it, for example to send them elsewhere. Its methods
+// are called on the goroutine that changed the store, after the change, and
+// must not block.
+type StoreListener interface {
+	// Published is called with every snapshot put in the store.
+	Published(s Snapshot)
+	// Removed is called when a workload's snapshot is deleted.
+	Removed(workload string)
+}
+
+// Listen adds l to the listeners of the store. Call it before the store is
+// used.
+func (st *Store) Listen(l StoreListener) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.listeners = append(st.listeners, l)
 }
 
 // NewStore returns an empty Store.
@@ -94,8 +114,12 @@ func NewStore() *Store {
 // Put replaces the snapshot of s.Workload.
 func (st *Store) Put(s Snapshot) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	st.snapshots[s.Workload] = s
+	listeners := st.listeners
+	st.mu.Unlock()
+	for _, l := range listeners {
+		l.Published(s)
+	}
 }
 
 // Get returns the snapshot of workload, and false when there is none.
@@ -109,8 +133,15 @@ func (st *Store) Get(workload string) (Snapshot, bool) {
 // Delete forgets the snapshot of workload.
 func (st *Store) Delete(workload string) {
 	st.mu.Lock()
-	defer st.mu.Unlock()
+	_, existed := st.snapshots[workload]
 	delete(st.snapshots, workload)
+	listeners := st.listeners
+	st.mu.Unlock()
+	if existed {
+		for _, l := range listeners {
+			l.Removed(workload)
+		}
+	}
 }
 
 // List returns every snapshot, sorted by workload.

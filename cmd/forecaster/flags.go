@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 
@@ -35,6 +36,11 @@ type flags struct {
 	retention    model.Duration
 	maxBodyBytes units.Base2Bytes
 
+	// Remote write of the forecasts.
+	remoteWriteURLs     []string
+	remoteWriteMessage  string
+	remoteWriteExternal map[string]string
+
 	// Sharding: this forecaster runs the workloads whose name hashes to
 	// shardIndex modulo shardCount.
 	shardCount int
@@ -66,6 +72,12 @@ func addFlags(app *kingpin.Application) *flags {
 		Default("data/").StringVar(&f.storagePath)
 	app.Flag("storage.retention", "How long the embedded TSDB keeps samples; at least the longest workload window, and two weeks for weekly seasons.").
 		Default("15d").SetValue(&f.retention)
+	app.Flag("remote-write.url", "Remote-write endpoint to send the forecasts to, such as http://prometheus:9090/api/v1/write; repeatable. Adds to remote_write of the config file.").
+		PlaceHolder("<url>").StringsVar(&f.remoteWriteURLs)
+	app.Flag("remote-write.protobuf-message", "Remote-write protocol of the --remote-write.url endpoints: "+forecast.RemoteWriteV1+" (1.0) or "+forecast.RemoteWriteV2+" (2.0).").
+		Default(forecast.RemoteWriteV1).EnumVar(&f.remoteWriteMessage, forecast.RemoteWriteV1, forecast.RemoteWriteV2)
+	app.Flag("remote-write.external-label", "Label added to every remote-written series, as name=value (such as replica=a); repeatable. Overrides external_labels of the config file.").
+		PlaceHolder("name=value").StringMapVar(&f.remoteWriteExternal)
 	app.Flag("shard.count", "Number of forecaster shards the workloads are split across, by a hash of their name.").
 		Default("1").IntVar(&f.shardCount)
 	app.Flag("shard.index", "Which shard this forecaster is, from 0 to --shard.count − 1: it forecasts only the workloads that hash to it.").
@@ -171,6 +183,23 @@ func (f *flags) config() (*forecast.Config, error) {
 	}
 	if f.promTimeout != 0 {
 		cfg.Prometheus.Timeout = f.promTimeout
+	}
+	for _, raw := range f.remoteWriteURLs {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("--remote-write.url: %w", err)
+		}
+		rw := forecast.DefaultRemoteWriteConfig()
+		rw.URL, rw.ProtobufMessage = &config.URL{URL: u}, f.remoteWriteMessage
+		cfg.RemoteWrite = append(cfg.RemoteWrite, rw)
+	}
+	if len(f.remoteWriteExternal) > 0 {
+		external := maps.Clone(cfg.ExternalLabels)
+		if external == nil {
+			external = map[string]string{}
+		}
+		maps.Copy(external, f.remoteWriteExternal)
+		cfg.ExternalLabels = external
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err

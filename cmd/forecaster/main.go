@@ -26,6 +26,7 @@ import (
 
 	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/remote"
 )
 
 // shutdownTimeout bounds the drain of HTTP requests and ticks at exit.
@@ -90,7 +91,9 @@ func runForecaster(args []string, stderr io.Writer) int {
 		StaleAfter: time.Duration(f.staleAfter),
 		Adapter:    adapter,
 	})
-	rl := newReloader(f, sched, metrics, logger, reg, push)
+	sender := remote.NewSender(remote.SenderOptions{Logger: logger, Registerer: reg})
+	store.Listen(sender)
+	rl := newReloader(f, sched, metrics, logger, reg, push, sender)
 	backfill := push != nil && initial.Prometheus.URL != nil
 	if !backfill {
 		if err := rl.reload(); err != nil {
@@ -135,6 +138,15 @@ func runForecaster(args []string, stderr io.Writer) int {
 	}, func(error) {
 		cancel()
 		sched.Stop()
+	})
+	// Added after the scheduler, so interrupted after it: the last forecasts
+	// are published, then flushed (for at most remote.DefaultFlushTimeout).
+	sendCtx, stopSending := context.WithCancel(context.Background())
+	g.Add(func() error {
+		sender.Run(sendCtx)
+		return nil
+	}, func(error) {
+		stopSending()
 	})
 
 	err = g.Run()

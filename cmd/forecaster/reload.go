@@ -30,15 +30,18 @@ type reloader struct {
 	// reads the embedded storage and the receiver keeps what they select.
 	storage  *remote.Storage
 	receiver *remote.Receiver
+	// sender remote-writes the forecasts to remote_write endpoints.
+	sender *remote.Sender
 
 	mu         sync.Mutex
 	prometheus forecast.PrometheusConfig
 	client     *remote.Client
 }
 
-func newReloader(f *flags, sched *forecast.Scheduler, metrics *forecast.Metrics, logger *slog.Logger, reg prometheus.Registerer, push *pushMode) *reloader {
+func newReloader(f *flags, sched *forecast.Scheduler, metrics *forecast.Metrics, logger *slog.Logger, reg prometheus.Registerer, push *pushMode, sender *remote.Sender) *reloader {
 	r := &reloader{
 		flags:   f,
+		sender:  sender,
 		sched:   sched,
 		metrics: metrics,
 		logger:  logger,
@@ -75,6 +78,9 @@ func (r *reloader) apply() error {
 	if err != nil {
 		return err
 	}
+	if err := r.sender.Apply(cfg.RemoteWrite, cfg.ExternalLabels); err != nil {
+		return fmt.Errorf("apply configuration: %w", err)
+	}
 	if r.storage != nil {
 		return r.applyPush(cfg)
 	}
@@ -99,7 +105,7 @@ func (r *reloader) apply() error {
 	r.client, r.prometheus = client, cfg.Prometheus
 	r.warnIntervals(cfg)
 	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads),
-		"shard", fmt.Sprintf("%d/%d", r.flags.shardIndex, r.flags.shardCount),
+		"shard", fmt.Sprintf("%d/%d", r.flags.shardIndex, r.flags.shardCount), "remote_write", len(cfg.RemoteWrite),
 		"mode", "pull", "prometheus", cfg.Prometheus.URL.Redacted())
 	return nil
 }
@@ -119,7 +125,7 @@ func (r *reloader) applyPush(cfg *forecast.Config) error {
 	}
 	r.warnIntervals(cfg)
 	r.logger.Info("Configuration loaded", "file", r.flags.configFile, "workloads", len(cfg.Workloads),
-		"shard", fmt.Sprintf("%d/%d", r.flags.shardIndex, r.flags.shardCount), "mode", "push")
+		"shard", fmt.Sprintf("%d/%d", r.flags.shardIndex, r.flags.shardCount), "remote_write", len(cfg.RemoteWrite), "mode", "push")
 	return nil
 }
 

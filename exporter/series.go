@@ -1,0 +1,103 @@
+package exporter
+
+import (
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/HatiCode/kedastral/forecast"
+)
+
+// A MetricID names one of the kedastral_forecast_* metrics.
+type MetricID int
+
+// The kedastral_forecast_* metrics, in the order Metrics lists them.
+const (
+	MetricValue MetricID = iota
+	MetricLower
+	MetricUpper
+	MetricErrorRatio
+	MetricBiasRatio
+	MetricModelInfo
+	MetricReplicas
+	MetricDesired
+	MetricDesiredCompat
+	MetricObserved
+	MetricGenerated
+	MetricAge
+)
+
+// Metric describes one kedastral_forecast_* metric.
+type Metric struct {
+	Name       string
+	Help       string
+	LabelNames []string
+	// RemoteWrite says whether the metric is also remote-written. The
+	// compatibility alias and the age, which is only meaningful at scrape
+	// time (time() − generated_timestamp in PromQL), are not.
+	RemoteWrite bool
+}
+
+// Metrics returns the description of every metric, indexed by MetricID.
+func Metrics() []Metric {
+	byHorizon := []string{"workload", "horizon"}
+	byWorkload := []string{"workload"}
+	return []Metric{
+		MetricValue:         {"kedastral_forecast_value", "Forecast load at now + horizon.", byHorizon, true},
+		MetricLower:         {"kedastral_forecast_value_lower", "Lower bound of the prediction interval of the load at now + horizon.", byHorizon, true},
+		MetricUpper:         {"kedastral_forecast_value_upper", "Upper bound of the prediction interval of the load at now + horizon.", byHorizon, true},
+		MetricErrorRatio:    {"kedastral_forecast_error_ratio", "WAPE of the forecasts made horizon ahead over the accuracy window: sum|forecast-actual| / sum|actual|.", byHorizon, true},
+		MetricBiasRatio:     {"kedastral_forecast_bias_ratio", "Bias of the forecasts made horizon ahead over the accuracy window: sum(forecast-actual) / sum|actual|; negative is under-forecasting.", byHorizon, true},
+		MetricModelInfo:     {"kedastral_forecast_model_info", "The model that made the workload's forecast (auto names the one it chose); always 1.", []string{"workload", "model"}, true},
+		MetricReplicas:      {"kedastral_forecast_replicas", "Replicas planned at now + horizon.", byHorizon, true},
+		MetricDesired:       {"kedastral_forecast_desired_replicas", "Replicas wanted now, lead time applied: what the scaler serves.", byWorkload, true},
+		MetricDesiredCompat: {"kedastral_desired_replicas", "Same as kedastral_forecast_desired_replicas, kept for compatibility.", byWorkload, false},
+		MetricObserved:      {"kedastral_forecast_observed_value", "Newest load observed when the forecast was made.", byWorkload, true},
+		MetricGenerated:     {"kedastral_forecast_generated_timestamp_seconds", "Unix time at which the forecast was made.", byWorkload, true},
+		MetricAge:           {"kedastral_forecast_age_seconds", "Age of the forecast.", byWorkload, false},
+	}
+}
+
+// EachSeries calls fn with every series of the snapshot s: the metric, the
+// value, and the label values in the order of the metric's LabelNames. The
+// age is measured at now.
+func EachSeries(s forecast.Snapshot, now time.Time, fn func(id MetricID, v float64, labelValues ...string)) {
+	horizons := make([]string, max(len(s.Values), len(s.DesiredReplicas)))
+	for i := range horizons {
+		horizons[i] = horizonLabel(i, s.Step())
+	}
+	for i, v := range s.Values {
+		fn(MetricValue, v, s.Workload, horizons[i])
+	}
+	if len(s.Lower) == len(s.Values) && len(s.Upper) == len(s.Values) {
+		for i := range s.Values {
+			fn(MetricLower, s.Lower[i], s.Workload, horizons[i])
+			fn(MetricUpper, s.Upper[i], s.Workload, horizons[i])
+		}
+	}
+	for _, a := range s.Accuracy {
+		h := model.Duration(time.Duration(a.HorizonSeconds * float64(time.Second))).String()
+		fn(MetricErrorRatio, a.ErrorRatio, s.Workload, h)
+		fn(MetricBiasRatio, a.BiasRatio, s.Workload, h)
+	}
+	if s.Model != "" {
+		fn(MetricModelInfo, 1, s.Workload, s.Model)
+	}
+	for i, r := range s.DesiredReplicas {
+		fn(MetricReplicas, float64(r), s.Workload, horizons[i])
+	}
+	if len(s.DesiredReplicas) > 0 {
+		desired := float64(s.DesiredReplicas[0])
+		fn(MetricDesired, desired, s.Workload)
+		fn(MetricDesiredCompat, desired, s.Workload)
+	}
+	fn(MetricObserved, s.ObservedValue, s.Workload)
+	fn(MetricGenerated, float64(s.GeneratedAt.UnixNano())/1e9, s.Workload)
+	fn(MetricAge, s.Age(now).Seconds(), s.Workload)
+}
+
+// horizonLabel returns the horizon of value i at step as a Prometheus
+// duration: "0s", "1m", "1h30m".
+func horizonLabel(i int, step time.Duration) string {
+	return model.Duration(time.Duration(i) * step).String()
+}
