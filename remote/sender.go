@@ -366,8 +366,14 @@ func (q *queue) wait() {
 	}
 }
 
-// run sends batches until ctx is done, then flushes.
+// run sends batches until ctx is done, then flushes. Requests run under
+// their own context, which ends only a flush timeout after ctx: a request in
+// flight at shutdown may finish.
 func (q *queue) run(ctx context.Context) {
+	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
+	stopFlushTimer := context.AfterFunc(ctx, func() { time.AfterFunc(q.flush, cancelSend) })
+	defer stopFlushTimer()
 	deadline := time.Duration(q.cfg.QueueConfig.BatchSendDeadline)
 	for {
 		// Wait for a full batch or for the oldest sample's deadline.
@@ -378,7 +384,7 @@ func (q *queue) run(ctx context.Context) {
 		if empty {
 			select {
 			case <-ctx.Done():
-				q.drain()
+				q.drain(sendCtx)
 				return
 			case <-q.wake:
 				continue
@@ -391,7 +397,7 @@ func (q *queue) run(ctx context.Context) {
 				select {
 				case <-ctx.Done():
 					timer.Stop()
-					q.drain()
+					q.drain(sendCtx)
 					return
 				case <-timer.C:
 					break waiting
@@ -406,23 +412,25 @@ func (q *queue) run(ctx context.Context) {
 				}
 			}
 		}
-		q.sendBatch(ctx)
+		q.sendBatch(sendCtx)
+		if ctx.Err() != nil {
+			q.drain(sendCtx)
+			return
+		}
 	}
 }
 
-// drain sends what is queued within the flush timeout, and counts the rest
-// as dropped.
-func (q *queue) drain() {
-	ctx, cancel := context.WithTimeout(context.Background(), q.flush)
-	defer cancel()
-	for ctx.Err() == nil {
+// drain sends what is queued until sendCtx ends (a flush timeout after the
+// shutdown), and counts the rest as dropped.
+func (q *queue) drain(sendCtx context.Context) {
+	for sendCtx.Err() == nil {
 		q.mu.Lock()
 		empty := len(q.items) == 0
 		q.mu.Unlock()
 		if empty {
 			return
 		}
-		q.sendBatch(ctx)
+		q.sendBatch(sendCtx)
 	}
 	q.mu.Lock()
 	left := q.samples

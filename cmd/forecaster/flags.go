@@ -56,7 +56,7 @@ type flags struct {
 // addFlags defines every flag of the forecaster on app.
 func addFlags(app *kingpin.Application) *flags {
 	d := forecast.DefaultWorkloadConfig()
-	f := &flags{workload: d, workloadFlagsSet: map[string]*bool{}}
+	f := &flags{workload: d, workloadFlagsSet: map[string]*bool{}, remoteWriteExternal: map[string]string{}}
 
 	app.Flag("config.file", "YAML file listing the workloads; replaces the workload flags below.").
 		PlaceHolder("<file>").StringVar(&f.configFile)

@@ -1,0 +1,123 @@
+package remote
+
+import (
+	"context"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/prometheustest"
+)
+
+// kedaQuery is the query of the ScaledObject in docs/remote-write.md: the
+// KEDA prometheus trigger reads it as an instant query and needs exactly one
+// series.
+const kedaQuery = `kedastral_forecast_desired_replicas{workload="checkout"}`
+
+// flakyProxy forwards to a Prometheus, answering 500 itself to the first
+// fail requests, and records the codes Prometheus answered.
+type flakyProxy struct {
+	mu    sync.Mutex
+	fail  int
+	codes map[int]int
+	next  *httputil.ReverseProxy
+}
+
+func (p *flakyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	fail := p.fail > 0
+	p.fail--
+	p.mu.Unlock()
+	if fail {
+		http.Error(w, "injected failure", http.StatusInternalServerError)
+		return
+	}
+	p.next.ServeHTTP(w, r)
+}
+
+// TestSenderIntoPrometheus sends forecasts through a proxy that fails the
+// first requests to a real Prometheus, which is also restarted mid-run: every
+// forecast arrives, none is refused as a duplicate or out of order, and the
+// KEDA trigger's query reads the planned replicas.
+func TestSenderIntoPrometheus(t *testing.T) {
+	prom := prometheustest.Start(t, prometheustest.Options{Args: []string{"--web.enable-remote-write-receiver"}})
+	target, _ := url.Parse(prom.URL)
+	proxy := &flakyProxy{fail: 3, codes: map[int]int{}, next: httputil.NewSingleHostReverseProxy(target)}
+	proxy.next.ErrorLog = log.New(io.Discard, "", 0) // Prometheus is down on purpose below
+	proxy.next.ModifyResponse = func(r *http.Response) error {
+		proxy.mu.Lock()
+		proxy.codes[r.StatusCode]++
+		proxy.mu.Unlock()
+		return nil
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	s, reg, stop := testSender(t, srv.URL+"/api/v1/write", func(c *forecast.RemoteWriteConfig) {
+		c.QueueConfig.MaxBackoff = model.Duration(200 * time.Millisecond)
+	}, map[string]string{"replica": "a"})
+	client, _ := newTestClient(t, prom.URL, 10*time.Second)
+
+	// Three ticks 15 s apart, ending now, planning 4, 5 and 6 replicas.
+	now := time.Now().Truncate(time.Second)
+	for i := range 3 {
+		s.Published(testSnapshot("checkout", now.Add(time.Duration(i-2)*15*time.Second), 4+i))
+	}
+	waitUntil(t, "three ticks sent", func() bool {
+		return counterValue(t, reg, "kedastral_remote_write_samples_sent_total") == 3*seriesPerSnapshot
+	})
+	instant := func(q string, at time.Time) model.Vector {
+		t.Helper()
+		v, _, _, err := client.api.Query(context.Background(), q, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(model.Vector)
+	}
+	for i, want := range []float64{4, 5, 6} {
+		at := now.Add(time.Duration(i-2) * 15 * time.Second)
+		v := instant(kedaQuery, at)
+		if len(v) != 1 || float64(v[0].Value) != want {
+			t.Errorf("%s at tick %d: %v, want one series of %v", kedaQuery, i, v, want)
+		}
+	}
+	if v := instant(`kedastral_forecast_value{workload="checkout",horizon="1m"}`, now); len(v) != 1 || v[0].Value != 110 {
+		t.Errorf("forecast value in 1m: %v, want 110", v)
+	}
+	if got := counterValue(t, reg, "kedastral_remote_write_retries_total"); got < 3 {
+		t.Errorf("%v retries, want at least the 3 injected failures", got)
+	}
+
+	// Prometheus goes away; a tick is queued and retried until it is back.
+	prom.Stop()
+	s.Published(testSnapshot("checkout", now.Add(15*time.Second), 7))
+	waitUntil(t, "a retry while Prometheus is down", func() bool {
+		return counterValue(t, reg, "kedastral_remote_write_retries_total") >= 4
+	})
+	prom.Restart()
+	waitUntil(t, "the tick sent after the restart", func() bool {
+		return counterValue(t, reg, "kedastral_remote_write_samples_sent_total") == 4*seriesPerSnapshot
+	})
+	if v := instant(kedaQuery, now.Add(15*time.Second)); len(v) != 1 || v[0].Value != 7 {
+		t.Errorf("after the restart: %v, want one series of 7", v)
+	}
+	stop()
+	proxy.mu.Lock()
+	defer proxy.mu.Unlock()
+	for code, n := range proxy.codes {
+		if code/100 != 2 {
+			t.Errorf("Prometheus answered %d %d times: a sample was refused (duplicate or out of order)", code, n)
+		}
+	}
+	if failed := counterValue(t, reg, "kedastral_remote_write_samples_failed_total"); failed != 0 {
+		t.Errorf("%v samples failed", failed)
+	}
+}
