@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -222,7 +223,7 @@ type queue struct {
 	flush   time.Duration
 	meta    []exporter.Metric
 
-	sent, failed, dropped, retries, bytes prometheus.Counter
+	sent, failed, dropped, retries prometheus.Counter
 	pending, lastSend                     prometheus.Gauge
 
 	mu      sync.Mutex
@@ -242,9 +243,8 @@ func (s *Sender) newQueue(cfg forecast.RemoteWriteConfig) (*queue, error) {
 		return nil, fmt.Errorf("remote_write %s: %w", name, err)
 	}
 	client.Timeout = time.Duration(cfg.RemoteTimeout)
-	if len(cfg.Headers) > 0 {
-		client.Transport = headerTransport{headers: cfg.Headers, next: client.Transport}
-	}
+	lv := []string{name, cfg.URL.Redacted()}
+	client.Transport = sendTransport{headers: cfg.Headers, bytes: s.metrics.bytes.WithLabelValues(lv...), next: client.Transport}
 	qc := cfg.QueueConfig
 	apiOpts := []remoteapi.APIOption{
 		remoteapi.WithAPIHTTPClient(client),
@@ -258,7 +258,6 @@ func (s *Sender) newQueue(cfg forecast.RemoteWriteConfig) (*queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("remote_write %s: %w", name, err)
 	}
-	lv := []string{name, cfg.URL.Redacted()}
 	m := s.metrics
 	return &queue{
 		cfg:      cfg,
@@ -271,7 +270,6 @@ func (s *Sender) newQueue(cfg forecast.RemoteWriteConfig) (*queue, error) {
 		failed:   m.failed.WithLabelValues(lv...),
 		dropped:  m.dropped.WithLabelValues(lv...),
 		retries:  m.retries.WithLabelValues(lv...),
-		bytes:    m.bytes.WithLabelValues(lv...),
 		pending:  m.pending.WithLabelValues(lv...),
 		lastSend: m.lastSend.WithLabelValues(lv...),
 		wake:     make(chan struct{}, 1),
@@ -279,16 +277,23 @@ func (s *Sender) newQueue(cfg forecast.RemoteWriteConfig) (*queue, error) {
 	}, nil
 }
 
-// headerTransport adds the configured headers to every request.
-type headerTransport struct {
+// sendTransport adds the configured headers to every request and counts
+// the bytes sent.
+type sendTransport struct {
 	headers map[string]string
+	bytes   prometheus.Counter
 	next    http.RoundTripper
 }
 
-func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	for k, v := range t.headers {
-		r.Header.Set(k, v)
+func (t sendTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if len(t.headers) > 0 {
+		r = r.Clone(r.Context())
+		for k, v := range t.headers {
+			r.Header.Set(k, v)
+		}
+	}
+	if r.ContentLength > 0 {
+		t.bytes.Add(float64(r.ContentLength))
 	}
 	return t.next.RoundTrip(r)
 }
@@ -466,9 +471,17 @@ func (q *queue) sendBatch(ctx context.Context) {
 	}
 }
 
-// series turns items into remote-write 1.0 series, one sample each.
+// series turns items into remote-write 1.0 series, one sample each. The
+// labels and samples of a batch share two backing arrays.
 func (q *queue) series(items []item) []prompb.TimeSeries {
-	var out []prompb.TimeSeries
+	n, width := 0, 0
+	for _, it := range items {
+		n += it.samples
+		width = max(width, it.external.Len()+3)
+	}
+	out := make([]prompb.TimeSeries, 0, n)
+	arena := make([]prompb.Label, 0, n*width)
+	samples := make([]prompb.Sample, 0, n)
 	for _, it := range items {
 		ts := it.snap.GeneratedAt.UnixMilli()
 		stale := !it.staleAt.IsZero()
@@ -480,20 +493,19 @@ func (q *queue) series(items []item) []prompb.TimeSeries {
 			if !m.RemoteWrite {
 				return
 			}
-			b := labels.NewScratchBuilder(len(labelValues) + it.external.Len() + 1)
-			b.Add(model.MetricNameLabel, m.Name)
+			first := len(arena)
+			arena = append(arena, prompb.Label{Name: model.MetricNameLabel, Value: m.Name})
 			for i, name := range m.LabelNames {
-				b.Add(name, labelValues[i])
+				arena = append(arena, prompb.Label{Name: name, Value: labelValues[i]})
 			}
-			it.external.Range(func(l labels.Label) { b.Add(l.Name, l.Value) })
-			b.Sort()
+			it.external.Range(func(l labels.Label) { arena = append(arena, prompb.Label{Name: l.Name, Value: l.Value}) })
+			ls := arena[first:len(arena):len(arena)]
+			slices.SortFunc(ls, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
 			if stale {
 				v = math.Float64frombits(promvalue.StaleNaN)
 			}
-			out = append(out, prompb.TimeSeries{
-				Labels:  prompb.FromLabels(b.Labels(), nil),
-				Samples: []prompb.Sample{{Timestamp: ts, Value: v}},
-			})
+			samples = append(samples, prompb.Sample{Timestamp: ts, Value: v})
+			out = append(out, prompb.TimeSeries{Labels: ls, Samples: samples[len(samples)-1 : len(samples) : len(samples)]})
 		})
 	}
 	return out

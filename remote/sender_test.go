@@ -48,6 +48,7 @@ type recorder struct {
 	// hang makes requests wait until it is closed.
 	hang     chan struct{}
 	requests int
+	bytes    int
 	got      map[string][]prompb.Sample
 	v2       bool
 }
@@ -77,6 +78,9 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	body, _ := io.ReadAll(req.Body)
+	r.mu.Lock()
+	r.bytes += len(body)
+	r.mu.Unlock()
 	if code == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
@@ -173,7 +177,7 @@ func testSender(t *testing.T, rawURL string, edit func(*forecast.RemoteWriteConf
 	return s, reg, stop
 }
 
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+func counterValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -246,6 +250,9 @@ func TestSenderSendsTheSeries(t *testing.T) {
 	}
 	if got := counterValue(t, reg, "kedastral_remote_write_samples_sent_total"); got != seriesPerSnapshot {
 		t.Errorf("samples sent = %v, want %d", got, seriesPerSnapshot)
+	}
+	if got := counterValue(t, reg, "kedastral_remote_write_sent_bytes_total"); got <= 0 || got != float64(rec.bytes) {
+		t.Errorf("sent bytes = %v, want the %d the endpoint received", got, rec.bytes)
 	}
 	if got := counterValue(t, reg, "kedastral_remote_write_last_send_timestamp_seconds"); got == 0 {
 		t.Error("no last send timestamp")
