@@ -224,7 +224,7 @@ type queue struct {
 	meta    []exporter.Metric
 
 	sent, failed, dropped, retries prometheus.Counter
-	pending, lastSend                     prometheus.Gauge
+	pending, lastSend              prometheus.Gauge
 
 	mu      sync.Mutex
 	items   []item
