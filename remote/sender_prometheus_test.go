@@ -121,3 +121,47 @@ func TestSenderIntoPrometheus(t *testing.T) {
 		t.Errorf("%v samples failed", failed)
 	}
 }
+
+// freshestQuery is docs/remote-write.md's query for an HA pair writing with
+// a replica label into a Prometheus that does not deduplicate: the desired
+// replicas of whichever replica forecast last.
+const freshestQuery = `kedastral_forecast_desired_replicas{workload="checkout"}
+  and on (replica)
+  topk(1, kedastral_forecast_generated_timestamp_seconds{workload="checkout"})`
+
+// TestSenderHAPair runs two replicas side by side, told apart by the replica
+// external label; one stops. The plain query then has two series, which
+// KEDA refuses; the documented query returns one, the live replica's.
+func TestSenderHAPair(t *testing.T) {
+	prom := prometheustest.Start(t, prometheustest.Options{Args: []string{"--web.enable-remote-write-receiver"}})
+	client, _ := newTestClient(t, prom.URL, 10*time.Second)
+	a, _, stopA := testSender(t, prom.URL+"/api/v1/write", nil, map[string]string{"replica": "a"})
+	b, _, stopB := testSender(t, prom.URL+"/api/v1/write", nil, map[string]string{"replica": "b"})
+	now := time.Now().Truncate(time.Second)
+	// Replica a made one forecast a minute ago (9 replicas) and stopped;
+	// b forecast then (5) and 15 s ago (6).
+	a.Published(testSnapshot("checkout", now.Add(-time.Minute), 9))
+	b.Published(testSnapshot("checkout", now.Add(-time.Minute), 5))
+	b.Published(testSnapshot("checkout", now.Add(-15*time.Second), 6))
+	stopA()
+	stopB()
+	instant := func(q string) model.Vector {
+		t.Helper()
+		v, _, _, err := client.api.Query(context.Background(), q, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(model.Vector)
+	}
+	if v := instant(kedaQuery); len(v) != 2 {
+		t.Errorf("%s: %v, want the 2 series of the pair", kedaQuery, v)
+	}
+	if v := instant(freshestQuery); len(v) != 1 || v[0].Value != 6 || v[0].Metric["replica"] != "b" {
+		t.Errorf("freshest: %v, want b's 6", v)
+	}
+	// max() also gives one series, but the stopped replica's stale 9 wins
+	// for the 5 minutes of the lookback.
+	if v := instant(`max(` + kedaQuery + `)`); len(v) != 1 || v[0].Value != 9 {
+		t.Errorf("max: %v, want 9", v)
+	}
+}
