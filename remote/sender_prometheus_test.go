@@ -112,8 +112,10 @@ func TestSenderIntoPrometheus(t *testing.T) {
 	stop()
 	proxy.mu.Lock()
 	defer proxy.mu.Unlock()
+	// A 5xx (Prometheus still starting after the restart) is retried; a 4xx
+	// would be a sample refused as a duplicate or out of order.
 	for code, n := range proxy.codes {
-		if code/100 != 2 {
+		if code/100 == 4 {
 			t.Errorf("Prometheus answered %d %d times: a sample was refused (duplicate or out of order)", code, n)
 		}
 	}
