@@ -1,0 +1,257 @@
+// Command scaler is Kedastral's KEDA External Scaler: it serves each
+// workload's desired replicas to KEDA over gRPC, from a cache of the
+// forecasters' plans (or of Prometheus's copy of them) refreshed in the
+// background, and falls back to --default-min when a plan is missing or
+// stale.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
+	"github.com/oklog/run"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/HatiCode/kedastral/internal/cli"
+	"github.com/HatiCode/kedastral/scaler"
+)
+
+// shutdownTimeout bounds the drain of gRPC and HTTP requests at exit.
+const shutdownTimeout = 10 * time.Second
+
+// flags holds the parsed command line.
+type flags struct {
+	grpcAddr       string
+	forecasterURLs []string
+	prometheusURL  string
+	workload       string
+	defaultMin     int
+	staleAfter     model.Duration
+	refresh        model.Duration
+	sourceTimeout  model.Duration
+	tlsCert        string
+	tlsKey         string
+	tlsClientCA    string
+	web            *web.FlagConfig
+	log            promslog.Config
+}
+
+func main() {
+	os.Exit(runScaler(os.Args[1:], os.Stderr))
+}
+
+func addFlags(app *kingpin.Application) *flags {
+	f := &flags{}
+	app.Flag("grpc.listen-address", "Address of the gRPC External Scaler that KEDA calls.").Default(":8080").StringVar(&f.grpcAddr)
+	app.Flag("listen", "Alias of --grpc.listen-address.").Hidden().StringVar(&f.grpcAddr)
+	app.Flag("forecaster.url", "Base URL of a forecaster, such as http://kedastral-forecaster:8081; repeatable (shards, HA replicas: the freshest plan wins).").
+		PlaceHolder("<url>").StringsVar(&f.forecasterURLs)
+	app.Flag("forecaster-url", "Alias of --forecaster.url.").Hidden().StringsVar(&f.forecasterURLs)
+	app.Flag("prometheus.url", "Read kedastral_forecast_desired_replicas from this Prometheus instead of the forecasters.").
+		PlaceHolder("<url>").StringVar(&f.prometheusURL)
+	app.Flag("workload", "Workload of a ScaledObject whose metadata names none.").StringVar(&f.workload)
+	app.Flag("default-min", "Replicas returned when a workload's plan is missing or stale (a ScaledObject may override it with defaultMin).").
+		Default("2").IntVar(&f.defaultMin)
+	app.Flag("stale-after", "Age past which a plan is not used (a ScaledObject may override it with staleAfter).").
+		Default("2m").SetValue(&f.staleAfter)
+	app.Flag("refresh-interval", "Time between two reads of each workload's plan.").Default("5s").SetValue(&f.refresh)
+	app.Flag("source.timeout", "Time limit of one read of a plan.").Default("2s").SetValue(&f.sourceTimeout)
+	app.Flag("grpc.tls-cert-file", "Certificate of the gRPC server (PEM); with --grpc.tls-key-file, serves TLS.").PlaceHolder("<file>").StringVar(&f.tlsCert)
+	app.Flag("grpc.tls-key-file", "Key of the gRPC server certificate (PEM).").PlaceHolder("<file>").StringVar(&f.tlsKey)
+	app.Flag("grpc.tls-client-ca-file", "CA bundle (PEM) that client certificates must chain to: mutual TLS, as KEDA's tlsClientCert and tlsClientKey provide.").
+		PlaceHolder("<file>").StringVar(&f.tlsClientCA)
+	f.web = kingpinflag.AddFlags(app, ":8082")
+	promslogflag.AddFlags(app, &f.log)
+	if format := os.Getenv("LOG_FORMAT"); format != "" {
+		app.GetFlag(promslogflag.FormatFlagName).Default(format)
+	}
+	cli.SetEnvars(app)
+	return f
+}
+
+// check settles what parsing alone cannot.
+func (f *flags) check() error {
+	switch {
+	case len(f.forecasterURLs) == 0 && f.prometheusURL == "":
+		return errors.New("--forecaster.url or --prometheus.url is required")
+	case len(f.forecasterURLs) > 0 && f.prometheusURL != "":
+		return errors.New("--forecaster.url and --prometheus.url cannot be used together")
+	case f.defaultMin < 0:
+		return errors.New("--default-min must not be negative")
+	case f.staleAfter <= 0 || f.refresh <= 0 || f.sourceTimeout <= 0:
+		return errors.New("--stale-after, --refresh-interval and --source.timeout must be positive")
+	case (f.tlsCert == "") != (f.tlsKey == ""):
+		return errors.New("--grpc.tls-cert-file and --grpc.tls-key-file go together")
+	case f.tlsClientCA != "" && f.tlsCert == "":
+		return errors.New("--grpc.tls-client-ca-file needs --grpc.tls-cert-file and --grpc.tls-key-file")
+	}
+	return nil
+}
+
+// runScaler is the whole program; it returns the exit code.
+func runScaler(args []string, stderr io.Writer) int {
+	app := kingpin.New("scaler", "Kedastral scaler: serves each workload's planned replicas to KEDA as an External Scaler.")
+	app.Version(version.Print("scaler"))
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	f := addFlags(app)
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "scaler: %v\n", err)
+		return 2
+	}
+	logger := promslog.New(&f.log)
+	if err := f.check(); err != nil {
+		logger.Error("Invalid command line", "err", err)
+		return 2
+	}
+	logger.Info("Starting scaler", "version", version.Info())
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(versioncollector.NewCollector("kedastral"), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := scaler.NewMetrics(reg)
+	source, err := newSource(f, metrics)
+	if err != nil {
+		logger.Error("Cannot read plans", "err", err)
+		return 1
+	}
+	cache := scaler.NewCache(source, scaler.CacheOptions{
+		Refresh: time.Duration(f.refresh), Timeout: time.Duration(f.sourceTimeout), Idle: 10 * time.Minute,
+		Logger: logger.With("component", "cache"), Age: metrics.CacheAge,
+	})
+	defaults := scaler.Defaults{Workload: f.workload, DefaultMin: f.defaultMin, StaleAfter: time.Duration(f.staleAfter)}
+	if f.workload != "" {
+		cache.Get(f.workload) // warm the default workload's plan
+	}
+
+	grpcServer, err := newGRPCServer(f, metrics)
+	if err != nil {
+		logger.Error("Cannot set up gRPC TLS", "err", err)
+		return 1
+	}
+	externalscaler.RegisterExternalScalerServer(grpcServer, scaler.NewServer(cache, defaults, metrics, time.Second))
+	healthServer := health.NewServer()
+	healthpb.RegisterHealthServer(grpcServer, healthServer)
+	listener, err := net.Listen("tcp", f.grpcAddr)
+	if err != nil {
+		logger.Error("Cannot listen for gRPC", "address", f.grpcAddr, "err", err)
+		return 1
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(reg,
+		promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)})))
+	healthy := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = fmt.Fprintln(w, "Scaler is Healthy.")
+	}
+	mux.HandleFunc("/healthz", healthy)
+	mux.HandleFunc("/-/healthy", healthy)
+	httpServer := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	var g run.Group
+	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
+	ctx, cancel := context.WithCancel(context.Background())
+	g.Add(func() error {
+		cache.Run(ctx)
+		return nil
+	}, func(error) { cancel() })
+	g.Add(func() error {
+		logger.Info("Serving KEDA External Scaler", "address", listener.Addr().String(), "tls", f.tlsCert != "", "mtls", f.tlsClientCA != "")
+		if err := grpcServer.Serve(listener); err != nil {
+			return fmt.Errorf("grpc server: %w", err)
+		}
+		return nil
+	}, func(error) {
+		healthServer.Shutdown()
+		stopped := make(chan struct{})
+		go func() { grpcServer.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(shutdownTimeout):
+			grpcServer.Stop()
+		}
+	})
+	g.Add(func() error {
+		if err := web.ListenAndServe(httpServer, f.web, logger); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("web server: %w", err)
+		}
+		return nil
+	}, func(error) {
+		sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer scancel()
+		_ = httpServer.Shutdown(sctx)
+	})
+	err = g.Run()
+	var sig run.SignalError
+	if err != nil && !errors.As(err, &sig) {
+		logger.Error("Scaler stopped", "err", err)
+		return 1
+	}
+	logger.Info("Scaler stopped", "reason", err)
+	return 0
+}
+
+// newSource returns the forecasters, or Prometheus, as the flags say.
+func newSource(f *flags, metrics *scaler.Metrics) (scaler.Source, error) {
+	client := &http.Client{Timeout: time.Duration(f.sourceTimeout)}
+	if f.prometheusURL != "" {
+		return scaler.NewPrometheus(f.prometheusURL, client, metrics.SourceErrors)
+	}
+	return scaler.NewForecasters(f.forecasterURLs, client, metrics.SourceErrors)
+}
+
+// newGRPCServer returns the gRPC server, with TLS or mutual TLS when the
+// flags ask for it, counting every call.
+func newGRPCServer(f *flags, metrics *scaler.Metrics) (*grpc.Server, error) {
+	opts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(metrics.UnaryInterceptor),
+		grpc.ChainStreamInterceptor(metrics.StreamInterceptor),
+	}
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("load gRPC certificate: %w", err)
+		}
+		cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if f.tlsClientCA != "" {
+			pem, err := os.ReadFile(f.tlsClientCA)
+			if err != nil {
+				return nil, fmt.Errorf("read client CA: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("client CA %s holds no PEM certificate", f.tlsClientCA)
+			}
+			cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		}
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg)))
+	}
+	return grpc.NewServer(opts...), nil
+}

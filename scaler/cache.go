@@ -1,0 +1,150 @@
+package scaler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// CacheOptions configures a Cache.
+type CacheOptions struct {
+	// Refresh is the time between two reads of a workload's plan.
+	Refresh time.Duration
+	// Timeout bounds one read.
+	Timeout time.Duration
+	// Idle is how long a workload nobody asks for is still refreshed.
+	Idle time.Duration
+	// Logger logs failed reads.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Age, when set, receives the age of each workload's cached plan at
+	// every refresh.
+	Age *prometheus.GaugeVec
+}
+
+// Cache keeps the newest plan of every workload asked for, refreshed in the
+// background, so that a gRPC call never waits on the network. It is safe
+// for concurrent use.
+type Cache struct {
+	source Source
+	opts   CacheOptions
+
+	mu      sync.Mutex
+	ctx     context.Context
+	entries map[string]*entry
+}
+
+// entry is one workload's cached plan.
+type entry struct {
+	plan     atomic.Pointer[Plan]
+	lastUsed atomic.Int64
+	// loaded is closed after the first read, successful or not.
+	loaded chan struct{}
+}
+
+// NewCache returns a Cache over source; Run starts its refreshing.
+func NewCache(source Source, opts CacheOptions) *Cache {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Cache{source: source, opts: opts, entries: map[string]*entry{}}
+}
+
+// Run refreshes the cached workloads until ctx is done.
+func (c *Cache) Run(ctx context.Context) {
+	c.mu.Lock()
+	c.ctx = ctx
+	for name, e := range c.entries {
+		go c.refresh(ctx, name, e)
+	}
+	c.mu.Unlock()
+	<-ctx.Done()
+}
+
+// Get returns the cached plan of workload, and false when there is none
+// yet (or the source has none). The first Get of a workload starts its
+// refreshing and does not wait for it.
+func (c *Cache) Get(workload string) (Plan, bool) {
+	e := c.entry(workload)
+	e.lastUsed.Store(c.opts.Now().UnixNano())
+	if p := e.plan.Load(); p != nil {
+		return *p, true
+	}
+	return Plan{}, false
+}
+
+// Loaded returns a channel closed once workload's first read is done, for
+// callers that may wait (tests, a warm-up at start).
+func (c *Cache) Loaded(workload string) <-chan struct{} {
+	return c.entry(workload).loaded
+}
+
+func (c *Cache) entry(workload string) *entry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.entries[workload]; ok {
+		return e
+	}
+	e := &entry{loaded: make(chan struct{})}
+	e.lastUsed.Store(c.opts.Now().UnixNano())
+	c.entries[workload] = e
+	if c.ctx != nil {
+		go c.refresh(c.ctx, workload, e)
+	}
+	return e
+}
+
+// refresh reads workload's plan every Refresh until ctx is done or nobody
+// asked for it for Idle.
+func (c *Cache) refresh(ctx context.Context, workload string, e *entry) {
+	logger := c.opts.Logger.With("workload", workload)
+	first := true
+	for {
+		rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+		p, err := c.source.Fetch(rctx, workload)
+		cancel()
+		switch {
+		case err == nil:
+			e.plan.Store(&p)
+		case errors.Is(err, ErrNotFound):
+			e.plan.Store(nil)
+		case ctx.Err() != nil:
+			return
+		default:
+			// The last plan stays; it goes stale by itself.
+			logger.Warn("Cannot read the forecast; the last one stays until it is stale", "err", err)
+		}
+		if c.opts.Age != nil {
+			if p := e.plan.Load(); p != nil {
+				c.opts.Age.WithLabelValues(workload).Set(c.opts.Now().Sub(p.GeneratedAt).Seconds())
+			}
+		}
+		if first {
+			close(e.loaded)
+			first = false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(c.opts.Refresh):
+		}
+		if idle := c.opts.Now().Sub(time.Unix(0, e.lastUsed.Load())); idle > c.opts.Idle {
+			c.mu.Lock()
+			delete(c.entries, workload)
+			c.mu.Unlock()
+			if c.opts.Age != nil {
+				c.opts.Age.DeleteLabelValues(workload)
+			}
+			return
+		}
+	}
+}

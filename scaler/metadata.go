@@ -1,0 +1,67 @@
+// Package scaler is Kedastral's KEDA External Scaler: a gRPC server that
+// answers KEDA with each workload's desired replicas from an in-memory cache
+// of forecasts, refreshed in the background from the forecasters or from
+// Prometheus, and falls back to a safe replica count when the forecast is
+// missing or old.
+package scaler
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Metadata keys a ScaledObject's trigger may set (scalerMetadata).
+const (
+	KeyWorkload   = "workload"
+	KeyDefaultMin = "defaultMin"
+	KeyStaleAfter = "staleAfter"
+)
+
+// Defaults are the settings of a ScaledObject that sets none: the
+// scaler's flags.
+type Defaults struct {
+	// Workload is used when the metadata names none; empty means required.
+	Workload string
+	// DefaultMin is returned when the forecast is missing or stale.
+	DefaultMin int
+	// StaleAfter is the age past which a forecast is not used.
+	StaleAfter time.Duration
+}
+
+// Metadata is a ScaledObject's trigger metadata, parsed and checked.
+type Metadata struct {
+	// Workload names the forecaster workload whose plan is served.
+	Workload string
+	// DefaultMin is returned when the forecast is missing or stale.
+	DefaultMin int
+	// StaleAfter is the age past which a forecast is not used.
+	StaleAfter time.Duration
+}
+
+// ParseMetadata reads the trigger metadata over the defaults. Keys it does
+// not know (KEDA's own, such as scalerAddress) are ignored.
+func ParseMetadata(m map[string]string, d Defaults) (Metadata, error) {
+	md := Metadata{Workload: d.Workload, DefaultMin: d.DefaultMin, StaleAfter: d.StaleAfter}
+	if w, ok := m[KeyWorkload]; ok {
+		md.Workload = w
+	}
+	if md.Workload == "" {
+		return Metadata{}, fmt.Errorf("metadata %q is required (or start the scaler with --workload)", KeyWorkload)
+	}
+	if v, ok := m[KeyDefaultMin]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return Metadata{}, fmt.Errorf("metadata %s=%q must be a whole number of replicas, 0 or more", KeyDefaultMin, v)
+		}
+		md.DefaultMin = n
+	}
+	if v, ok := m[KeyStaleAfter]; ok {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Metadata{}, fmt.Errorf("metadata %s=%q must be a positive duration such as 2m", KeyStaleAfter, v)
+		}
+		md.StaleAfter = d
+	}
+	return md, nil
+}

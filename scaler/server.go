@@ -1,0 +1,213 @@
+package scaler
+
+import (
+	"context"
+	"time"
+
+	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// MetricName is the one metric the scaler serves; its target is 1, so the
+// value is the replica count.
+const MetricName = "desired_replicas"
+
+// Reasons of kedastral_scaler_snapshot_stale_total{reason}.
+const (
+	fallbackMissing = "missing"
+	fallbackStale   = "stale"
+)
+
+// Metrics are the scaler's own series.
+type Metrics struct {
+	requests     *prometheus.CounterVec
+	stale        *prometheus.CounterVec
+	returned     *prometheus.GaugeVec
+	SourceErrors *prometheus.CounterVec
+	CacheAge     *prometheus.GaugeVec
+}
+
+// NewMetrics registers the scaler's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	m := &Metrics{
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "kedastral_scaler_requests_total",
+			Help: "gRPC calls answered, by method and status code.",
+		}, []string{"method", "status"}),
+		stale: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "kedastral_scaler_snapshot_stale_total",
+			Help: "Answers that fell back to the default replicas: the forecast was missing or older than stale-after.",
+		}, []string{"reason"}),
+		returned: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kedastral_scaler_returned_replicas",
+			Help: "Replicas last returned to KEDA for the workload.",
+		}, []string{"workload"}),
+		SourceErrors: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "kedastral_scaler_source_errors_total",
+			Help: "Failed reads of a forecast, by source and reason.",
+		}, []string{"source", "reason"}),
+		CacheAge: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "kedastral_scaler_forecast_age_seconds",
+			Help: "Age of the cached forecast of the workload at its last refresh.",
+		}, []string{"workload"}),
+	}
+	for _, r := range []string{fallbackMissing, fallbackStale} {
+		m.stale.WithLabelValues(r)
+	}
+	return m
+}
+
+// Server is KEDA's externalscaler.ExternalScaler over a Cache.
+type Server struct {
+	externalscaler.UnimplementedExternalScalerServer
+	cache    *Cache
+	defaults Defaults
+	metrics  *Metrics
+	now      func() time.Time
+	// poll is how often StreamIsActive looks for a change of activity.
+	poll time.Duration
+}
+
+// NewServer returns a Server answering from cache.
+func NewServer(cache *Cache, defaults Defaults, metrics *Metrics, poll time.Duration) *Server {
+	return &Server{cache: cache, defaults: defaults, metrics: metrics, now: time.Now, poll: poll}
+}
+
+// answer is the scaler's view of one workload now.
+type answer struct {
+	replicas int
+	active   bool
+}
+
+// decide returns what to answer for md: the fresh plan's replicas, or the
+// default when the plan is missing or stale.
+func (s *Server) decide(md Metadata) answer {
+	p, ok := s.cache.Get(md.Workload)
+	switch {
+	case !ok:
+		s.metrics.stale.WithLabelValues(fallbackMissing).Inc()
+		return answer{replicas: md.DefaultMin}
+	case s.now().Sub(p.GeneratedAt) > md.StaleAfter:
+		s.metrics.stale.WithLabelValues(fallbackStale).Inc()
+		return answer{replicas: md.DefaultMin}
+	}
+	return answer{replicas: p.Desired, active: p.Desired > 0}
+}
+
+func (s *Server) metadata(ref *externalscaler.ScaledObjectRef) (Metadata, error) {
+	if ref == nil {
+		return Metadata{}, status.Error(codes.InvalidArgument, "no scaled object reference")
+	}
+	md, err := ParseMetadata(ref.GetScalerMetadata(), s.defaults)
+	if err != nil {
+		return Metadata{}, status.Errorf(codes.InvalidArgument, "scaled object %s/%s: %v", ref.GetNamespace(), ref.GetName(), err)
+	}
+	return md, nil
+}
+
+// IsActive reports whether the workload's fresh plan wants any replica; a
+// missing or stale plan is inactive.
+func (s *Server) IsActive(_ context.Context, ref *externalscaler.ScaledObjectRef) (*externalscaler.IsActiveResponse, error) {
+	md, err := s.metadata(ref)
+	if err != nil {
+		return nil, err
+	}
+	return &externalscaler.IsActiveResponse{Result: s.decide(md).active}, nil
+}
+
+// StreamIsActive sends the activity at once and then whenever it changes,
+// for KEDA's external-push trigger.
+func (s *Server) StreamIsActive(ref *externalscaler.ScaledObjectRef, stream grpc.ServerStreamingServer[externalscaler.IsActiveResponse]) error {
+	md, err := s.metadata(ref)
+	if err != nil {
+		return err
+	}
+	ticker := time.NewTicker(s.poll)
+	defer ticker.Stop()
+	last, first := false, true
+	for {
+		if active := s.decide(md).active; first || active != last {
+			if err := stream.Send(&externalscaler.IsActiveResponse{Result: active}); err != nil {
+				return err
+			}
+			last, first = active, false
+		}
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case <-ticker.C:
+		}
+	}
+}
+
+// GetMetricSpec returns the one metric, desired_replicas, with target 1.
+func (s *Server) GetMetricSpec(_ context.Context, ref *externalscaler.ScaledObjectRef) (*externalscaler.GetMetricSpecResponse, error) {
+	if _, err := s.metadata(ref); err != nil {
+		return nil, err
+	}
+	return metricSpec(), nil
+}
+
+func metricSpec() *externalscaler.GetMetricSpecResponse {
+	return &externalscaler.GetMetricSpecResponse{MetricSpecs: []*externalscaler.MetricSpec{
+		{MetricName: MetricName, TargetSize: 1, TargetSizeFloat: 1},
+	}}
+}
+
+// StreamMetricSpec sends the metric spec, which never changes, and holds
+// the stream open until KEDA closes it.
+func (s *Server) StreamMetricSpec(ref *externalscaler.ScaledObjectRef, stream grpc.ServerStreamingServer[externalscaler.GetMetricSpecResponse]) error {
+	if _, err := s.metadata(ref); err != nil {
+		return err
+	}
+	if err := stream.Send(metricSpec()); err != nil {
+		return err
+	}
+	<-stream.Context().Done()
+	return nil
+}
+
+// GetMetrics returns the replicas to run now: desiredReplicas[0] of the
+// fresh plan, or the default when it is missing or stale. Both the int and
+// the float fields are set.
+func (s *Server) GetMetrics(_ context.Context, req *externalscaler.GetMetricsRequest) (*externalscaler.GetMetricsResponse, error) {
+	md, err := s.metadata(req.GetScaledObjectRef())
+	if err != nil {
+		return nil, err
+	}
+	a := s.decide(md)
+	s.metrics.returned.WithLabelValues(md.Workload).Set(float64(a.replicas))
+	return &externalscaler.GetMetricsResponse{MetricValues: []*externalscaler.MetricValue{
+		{MetricName: MetricName, MetricValue: int64(a.replicas), MetricValueFloat: float64(a.replicas)},
+	}}, nil
+}
+
+// UnaryInterceptor counts unary calls in kedastral_scaler_requests_total.
+func (m *Metrics) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	m.requests.WithLabelValues(methodName(info.FullMethod), status.Code(err).String()).Inc()
+	return resp, err
+}
+
+// StreamInterceptor counts streams in kedastral_scaler_requests_total when
+// they end.
+func (m *Metrics) StreamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	err := handler(srv, ss)
+	m.requests.WithLabelValues(methodName(info.FullMethod), status.Code(err).String()).Inc()
+	return err
+}
+
+// methodName turns /externalscaler.ExternalScaler/GetMetrics into GetMetrics.
+func methodName(full string) string {
+	for i := len(full) - 1; i >= 0; i-- {
+		if full[i] == '/' {
+			return full[i+1:]
+		}
+	}
+	return full
+}
