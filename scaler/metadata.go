@@ -42,7 +42,7 @@ type Metadata struct {
 // ParseMetadata reads the trigger metadata over the defaults. Keys it does
 // not know (KEDA's own, such as scalerAddress) are ignored.
 func ParseMetadata(m map[string]string, d Defaults) (Metadata, error) {
-	md := Metadata{Workload: d.Workload, DefaultMin: d.DefaultMin, StaleAfter: d.StaleAfter}
+	md := Metadata(d)
 	if w, ok := m[KeyWorkload]; ok {
 		md.Workload = w
 	}
