@@ -117,6 +117,9 @@ func (c *Cache) refresh(ctx context.Context, workload string, e *entry) {
 			e.plan.Store(&p)
 		case errors.Is(err, ErrNotFound):
 			e.plan.Store(nil)
+			if c.opts.Age != nil {
+				c.opts.Age.DeleteLabelValues(workload)
+			}
 		case ctx.Err() != nil:
 			return
 		default:

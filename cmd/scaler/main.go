@@ -150,7 +150,11 @@ func runScaler(args []string, stderr io.Writer) int {
 		cache.Get(f.workload) // warm the default workload's plan
 	}
 
-	grpcServer, err := newGRPCServer(f, metrics)
+	// KEDA holds StreamIsActive open: streams end when this is cancelled,
+	// or GracefulStop would wait for them until its timeout.
+	streams, stopStreams := context.WithCancel(context.Background())
+	defer stopStreams()
+	grpcServer, err := newGRPCServer(f, metrics, streams)
 	if err != nil {
 		logger.Error("Cannot set up gRPC TLS", "err", err)
 		return 1
@@ -190,6 +194,7 @@ func runScaler(args []string, stderr io.Writer) int {
 		return nil
 	}, func(error) {
 		healthServer.Shutdown()
+		stopStreams()
 		stopped := make(chan struct{})
 		go func() { grpcServer.GracefulStop(); close(stopped) }()
 		select {
@@ -228,11 +233,11 @@ func newSource(f *flags, metrics *scaler.Metrics) (scaler.Source, error) {
 }
 
 // newGRPCServer returns the gRPC server, with TLS or mutual TLS when the
-// flags ask for it, counting every call.
-func newGRPCServer(f *flags, metrics *scaler.Metrics) (*grpc.Server, error) {
+// flags ask for it, counting every call; streams end when streams is done.
+func newGRPCServer(f *flags, metrics *scaler.Metrics, streams context.Context) (*grpc.Server, error) {
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(metrics.UnaryInterceptor),
-		grpc.ChainStreamInterceptor(metrics.StreamInterceptor),
+		grpc.ChainStreamInterceptor(metrics.StreamInterceptor, endOnShutdown(streams)),
 	}
 	if f.tlsCert != "" {
 		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
@@ -255,3 +260,23 @@ func newGRPCServer(f *flags, metrics *scaler.Metrics) (*grpc.Server, error) {
 	}
 	return grpc.NewServer(opts...), nil
 }
+
+// endOnShutdown cancels every stream's context once done is.
+func endOnShutdown(done context.Context) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, cancel := context.WithCancel(ss.Context())
+		defer cancel()
+		stop := context.AfterFunc(done, cancel)
+		defer stop()
+		return handler(srv, &streamWithContext{ServerStream: ss, ctx: ctx})
+	}
+}
+
+// streamWithContext is a server stream with its context replaced.
+type streamWithContext struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+// Context returns the stream's replaced context.
+func (s *streamWithContext) Context() context.Context { return s.ctx }
