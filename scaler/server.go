@@ -82,21 +82,29 @@ func NewServer(cache *Cache, defaults Defaults, metrics *Metrics, poll time.Dura
 type answer struct {
 	replicas int
 	active   bool
+	// fallback is why the default was answered, "" for a fresh plan.
+	fallback string
 }
 
 // decide returns what to answer for md: the fresh plan's replicas, or the
-// default when the plan is missing or stale.
+// default when the plan is missing or stale (fallback then says why).
 func (s *Server) decide(md Metadata) answer {
 	p, ok := s.cache.Get(md.Workload)
 	switch {
 	case !ok:
-		s.metrics.stale.WithLabelValues(fallbackMissing).Inc()
-		return answer{replicas: md.DefaultMin}
+		return answer{replicas: md.DefaultMin, fallback: fallbackMissing}
 	case s.now().Sub(p.GeneratedAt) > md.StaleAfter:
-		s.metrics.stale.WithLabelValues(fallbackStale).Inc()
-		return answer{replicas: md.DefaultMin}
+		return answer{replicas: md.DefaultMin, fallback: fallbackStale}
 	}
 	return answer{replicas: p.Desired, active: p.Desired > 0}
+}
+
+// count records a fallback answer in kedastral_scaler_snapshot_stale_total.
+func (s *Server) count(a answer) answer {
+	if a.fallback != "" {
+		s.metrics.stale.WithLabelValues(a.fallback).Inc()
+	}
+	return a
 }
 
 func (s *Server) metadata(ref *externalscaler.ScaledObjectRef) (Metadata, error) {
@@ -117,7 +125,7 @@ func (s *Server) IsActive(_ context.Context, ref *externalscaler.ScaledObjectRef
 	if err != nil {
 		return nil, err
 	}
-	return &externalscaler.IsActiveResponse{Result: s.decide(md).active}, nil
+	return &externalscaler.IsActiveResponse{Result: s.count(s.decide(md)).active}, nil
 }
 
 // StreamIsActive sends the activity at once and then whenever it changes,
@@ -131,7 +139,8 @@ func (s *Server) StreamIsActive(ref *externalscaler.ScaledObjectRef, stream grpc
 	defer ticker.Stop()
 	last, first := false, true
 	for {
-		if active := s.decide(md).active; first || active != last {
+		if a := s.decide(md); first || a.active != last {
+			active := s.count(a).active
 			if err := stream.Send(&externalscaler.IsActiveResponse{Result: active}); err != nil {
 				return err
 			}
@@ -159,19 +168,6 @@ func metricSpec() *externalscaler.GetMetricSpecResponse {
 	}}
 }
 
-// StreamMetricSpec sends the metric spec, which never changes, and holds
-// the stream open until KEDA closes it.
-func (s *Server) StreamMetricSpec(ref *externalscaler.ScaledObjectRef, stream grpc.ServerStreamingServer[externalscaler.GetMetricSpecResponse]) error {
-	if _, err := s.metadata(ref); err != nil {
-		return err
-	}
-	if err := stream.Send(metricSpec()); err != nil {
-		return err
-	}
-	<-stream.Context().Done()
-	return nil
-}
-
 // GetMetrics returns the replicas to run now: desiredReplicas[0] of the
 // fresh plan, or the default when it is missing or stale. Both the int and
 // the float fields are set.
@@ -180,7 +176,7 @@ func (s *Server) GetMetrics(_ context.Context, req *externalscaler.GetMetricsReq
 	if err != nil {
 		return nil, err
 	}
-	a := s.decide(md)
+	a := s.count(s.decide(md))
 	s.metrics.returned.WithLabelValues(md.Workload).Set(float64(a.replicas))
 	return &externalscaler.GetMetricsResponse{MetricValues: []*externalscaler.MetricValue{
 		{MetricName: MetricName, MetricValue: int64(a.replicas), MetricValueFloat: float64(a.replicas)},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -79,8 +80,8 @@ func NewForecasters(urls []string, client *http.Client, errors *prometheus.Count
 }
 
 // Fetch asks every forecaster at once and returns the freshest plan. It is
-// ErrNotFound when none has the workload, and an error only when none
-// answered usefully.
+// ErrNotFound when every forecaster answered that it has no such workload,
+// and an error when none has it and one could not answer.
 func (f *Forecasters) Fetch(ctx context.Context, workload string) (Plan, error) {
 	type answer struct {
 		plan Plan
@@ -94,10 +95,9 @@ func (f *Forecasters) Fetch(ctx context.Context, workload string) (Plan, error) 
 		}()
 	}
 	var (
-		best     Plan
-		found    bool
-		notFound int
-		errs     []error
+		best  Plan
+		found bool
+		errs  []error
 	)
 	for range f.urls {
 		a := <-answers
@@ -108,7 +108,6 @@ func (f *Forecasters) Fetch(ctx context.Context, workload string) (Plan, error) 
 				best, found = a.plan, true
 			}
 		case errors.Is(a.err, ErrNotFound):
-			notFound++
 		case errors.As(a.err, &se):
 			f.errors.WithLabelValues("forecaster", se.reason).Inc()
 			errs = append(errs, a.err)
@@ -120,7 +119,9 @@ func (f *Forecasters) Fetch(ctx context.Context, workload string) (Plan, error) 
 	switch {
 	case found:
 		return best, nil
-	case notFound > 0:
+	case len(errs) == 0:
+		// Every forecaster answered, and none has the workload. When one
+		// failed, it may be the owner (a shard): the last plan stays.
 		return Plan{}, ErrNotFound
 	default:
 		return Plan{}, errors.Join(errs...)
@@ -210,7 +211,7 @@ func (p *Prometheus) Fetch(ctx context.Context, workload string) (Plan, error) {
 		return Plan{}, err
 	}
 	d, g := float64(*desired), float64(*generated)
-	if d < 0 || d > float64(1<<31) || g <= 0 {
+	if math.IsNaN(d) || d < 0 || d > float64(1<<31) || math.IsNaN(g) || math.IsInf(g, 0) || g <= 0 {
 		p.errors.WithLabelValues("prometheus", reasonInvalid).Inc()
 		return Plan{}, &sourceError{reasonInvalid, fmt.Errorf("prometheus: desired replicas %v generated at %v", d, g)}
 	}

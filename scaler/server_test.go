@@ -1,0 +1,573 @@
+package scaler
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// t0 is the scaler's "now" in the tests with a stopped clock.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// TestGetMetrics is DESIGN.md's acceptance case and its edges: KEDA's
+// GetMetrics and IsActive over gRPC, from a forecaster's /forecast/current,
+// with the scaler's clock stopped at t0 and --default-min=2
+// --stale-after=2m.
+func TestGetMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// age is t0 − generatedAt of the forecaster's plan; with desired
+		// nil the forecaster answers 404.
+		age      time.Duration
+		desired  []int
+		defaults Defaults
+		md       map[string]string
+		want     int64
+		active   bool
+		// missing and stale are kedastral_scaler_snapshot_stale_total
+		// after one GetMetrics and one IsActive.
+		missing, stale int
+	}{
+		{
+			name: "fresh plan: desired[0]=8 is served", age: 15 * time.Second, desired: []int{8, 9, 10},
+			md: workloadMD("checkout"), want: 8, active: true,
+		},
+		{
+			// 10m > 2m: stale; both calls fall back and count.
+			name: "stale plan: 10m old, stale after 2m", age: 10 * time.Minute, desired: []int{8, 9, 10},
+			md: workloadMD("checkout"), want: 2, stale: 2,
+		},
+		{
+			name: "unknown workload: the forecaster answers 404", desired: nil,
+			md: workloadMD("checkout"), want: 2, missing: 2,
+		},
+		{
+			// Stale means older than staleAfter: 2m is not > 2m.
+			name: "exactly staleAfter old is still fresh", age: 2 * time.Minute, desired: []int{8},
+			md: workloadMD("checkout"), want: 8, active: true,
+		},
+		{
+			name: "one nanosecond past staleAfter is stale", age: 2*time.Minute + time.Nanosecond, desired: []int{8},
+			md: workloadMD("checkout"), want: 2, stale: 2,
+		},
+		{
+			// 10m ≤ 15m.
+			name: "per-object staleAfter=15m keeps a 10m-old plan", age: 10 * time.Minute, desired: []int{8},
+			md: workloadMD("checkout", KeyStaleAfter, "15m"), want: 8, active: true,
+		},
+		{
+			name: "per-object defaultMin=5 is the fallback of a stale plan", age: 10 * time.Minute, desired: []int{8},
+			md: workloadMD("checkout", KeyDefaultMin, "5"), want: 5, stale: 2,
+		},
+		{
+			name: "per-object defaultMin=0 is the fallback of a missing plan", desired: nil,
+			md: workloadMD("checkout", KeyDefaultMin, "0"), want: 0, missing: 2,
+		},
+		{
+			// A fresh plan of 0 is served as 0, inactive: KEDA may scale to
+			// zero. It is not a fallback.
+			name: "zero replicas", age: 15 * time.Second, desired: []int{0, 3},
+			md: workloadMD("checkout"), want: 0,
+		},
+		{
+			name: "workload from --workload", age: 15 * time.Second, desired: []int{8},
+			defaults: Defaults{Workload: "checkout", DefaultMin: 2, StaleAfter: 2 * time.Minute},
+			md:       map[string]string{"scalerAddress": "kedastral-scaler:8080"}, want: 8, active: true,
+		},
+		{
+			// The forecaster's clock is a minute ahead: a negative age is
+			// fresh.
+			name: "plan from the future", age: -time.Minute, desired: []int{8},
+			md: workloadMD("checkout"), want: 8, active: true,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeForecaster(t)
+			if tc.desired != nil {
+				f.set("checkout", fresh(t, "checkout", t0.Add(-tc.age), tc.desired...))
+			}
+			h := startScaler(t, []string{f.URL()}, harnessOptions{defaults: tc.defaults})
+			h.clock.Set(t0)
+			waitLoaded(t, h.cache, "checkout")
+
+			if got := h.getMetrics(t, tc.md); got != tc.want {
+				t.Errorf("GetMetrics = %d, want %d", got, tc.want)
+			}
+			if got := h.isActive(t, tc.md); got != tc.active {
+				t.Errorf("IsActive = %v, want %v", got, tc.active)
+			}
+			want := fmt.Sprintf(`
+# HELP kedastral_scaler_returned_replicas Replicas last returned to KEDA for the workload.
+# TYPE kedastral_scaler_returned_replicas gauge
+kedastral_scaler_returned_replicas{workload="checkout"} %d
+# HELP kedastral_scaler_snapshot_stale_total Answers that fell back to the default replicas: the forecast was missing or older than stale-after.
+# TYPE kedastral_scaler_snapshot_stale_total counter
+kedastral_scaler_snapshot_stale_total{reason="missing"} %d
+kedastral_scaler_snapshot_stale_total{reason="stale"} %d
+`, tc.want, tc.missing, tc.stale)
+			if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want),
+				"kedastral_scaler_returned_replicas", "kedastral_scaler_snapshot_stale_total"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func TestGetMetricSpec(t *testing.T) {
+	f := newFakeForecaster(t)
+	h := startScaler(t, []string{f.URL()}, harnessOptions{})
+	check := func(t *testing.T, resp *externalscaler.GetMetricSpecResponse) {
+		t.Helper()
+		specs := resp.GetMetricSpecs()
+		if len(specs) != 1 {
+			t.Fatalf("%d metric specs, want 1: %v", len(specs), specs)
+		}
+		s := specs[0]
+		if s.GetMetricName() != "desired_replicas" || s.GetTargetSize() != 1 || s.GetTargetSizeFloat() != 1 {
+			t.Errorf("spec %v, want desired_replicas with targetSize 1 and targetSizeFloat 1", s)
+		}
+	}
+	t.Run("GetMetricSpec", func(t *testing.T) {
+		// The spec needs no plan: the workload is unknown here.
+		resp, err := h.client.GetMetricSpec(callCtx(t), ref(workloadMD("checkout")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, resp)
+	})
+}
+
+// TestMalformedSnapshots feeds the scaler forecaster answers it cannot use.
+// Each is counted under its reason; a workload that never had a good plan
+// gets defaultMin, and one that had keeps it until it is stale. No call
+// fails.
+func TestMalformedSnapshots(t *testing.T) {
+	raw := func(body string) func(testing.TB, string, time.Time) reply {
+		return func(_ testing.TB, _ string, _ time.Time) reply { return reply{body: body} }
+	}
+	for _, tc := range []struct {
+		name        string
+		bad         func(tb testing.TB, workload string, at time.Time) reply
+		httpTimeout time.Duration
+		reason      string
+	}{
+		{name: "not JSON", bad: raw("<html>502 Bad Gateway</html>"), reason: "bad_body"},
+		{name: "empty body", bad: raw(""), reason: "bad_body"},
+		{name: "JSON array", bad: raw(`[{"desiredReplicas":[4]}]`), reason: "bad_body"},
+		{
+			name: "truncated JSON",
+			bad: func(tb testing.TB, w string, at time.Time) reply {
+				s := snapshotBody(tb, w, at, 5)
+				return reply{body: s[:len(s)/2]}
+			},
+			reason: "bad_body",
+		},
+		{
+			name: "fractional replicas",
+			bad: func(_ testing.TB, w string, at time.Time) reply {
+				return reply{body: fmt.Sprintf(`{"workload":%q,"generatedAt":%q,"desiredReplicas":[1.5]}`, w, at.Format(time.RFC3339Nano))}
+			},
+			reason: "bad_body",
+		},
+		{
+			name: "generatedAt not a time",
+			bad: func(_ testing.TB, w string, _ time.Time) reply {
+				return reply{body: fmt.Sprintf(`{"workload":%q,"generatedAt":"yesterday","desiredReplicas":[4]}`, w)}
+			},
+			reason: "bad_body",
+		},
+		{
+			name: "wrong workload",
+			bad: func(tb testing.TB, _ string, at time.Time) reply {
+				return fresh(tb, "search", at, 4)
+			},
+			reason: "invalid",
+		},
+		{
+			name: "no desiredReplicas (null)",
+			bad: func(tb testing.TB, w string, at time.Time) reply {
+				return fresh(tb, w, at) // forecast.Snapshot encodes nil as null
+			},
+			reason: "invalid",
+		},
+		{
+			name: "empty desiredReplicas",
+			bad: func(_ testing.TB, w string, at time.Time) reply {
+				return reply{body: fmt.Sprintf(`{"workload":%q,"generatedAt":%q,"desiredReplicas":[]}`, w, at.Format(time.RFC3339Nano))}
+			},
+			reason: "invalid",
+		},
+		{
+			name: "negative desired",
+			bad: func(tb testing.TB, w string, at time.Time) reply {
+				return fresh(tb, w, at, -1, 3)
+			},
+			reason: "invalid",
+		},
+		{
+			name: "missing generatedAt",
+			bad: func(_ testing.TB, w string, _ time.Time) reply {
+				return reply{body: fmt.Sprintf(`{"workload":%q,"desiredReplicas":[4]}`, w)}
+			},
+			reason: "invalid",
+		},
+		{
+			name: "zero generatedAt",
+			bad: func(tb testing.TB, w string, _ time.Time) reply {
+				return fresh(tb, w, time.Time{}, 4)
+			},
+			reason: "invalid",
+		},
+		{
+			// The body is a good snapshot: the status is checked first.
+			name: "HTTP 500",
+			bad: func(tb testing.TB, w string, at time.Time) reply {
+				return reply{status: 500, body: snapshotBody(tb, w, at, 4)}
+			},
+			reason: "http_status",
+		},
+		{
+			name:   "HTTP 429",
+			bad:    func(testing.TB, string, time.Time) reply { return reply{status: 429, body: "slow down"} },
+			reason: "http_status",
+		},
+		{
+			// The handler holds the request until the client's 200 ms
+			// timeout ends it.
+			name:        "hung forecaster",
+			bad:         func(testing.TB, string, time.Time) reply { return reply{hang: true} },
+			httpTimeout: 200 * time.Millisecond,
+			reason:      "unavailable",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeForecaster(t)
+			now := time.Now()
+			f.set("good", fresh(t, "good", now, 5))
+			f.set("never", tc.bad(t, "never", now))
+			h := startScaler(t, []string{f.URL()}, harnessOptions{httpTimeout: tc.httpTimeout})
+			waitLoaded(t, h.cache, "good")
+			waitLoaded(t, h.cache, "never")
+
+			// Never a usable answer: defaultMin, inactive, "missing".
+			if got := h.getMetrics(t, workloadMD("never")); got != 2 {
+				t.Errorf("never-good workload: GetMetrics = %d, want defaultMin 2", got)
+			}
+			if h.isActive(t, workloadMD("never")) {
+				t.Error("never-good workload: IsActive = true, want false")
+			}
+
+			// A good plan, then bad answers: the good plan stays.
+			if got := h.getMetrics(t, workloadMD("good")); got != 5 {
+				t.Fatalf("good plan: GetMetrics = %d, want 5", got)
+			}
+			n := f.set("good", tc.bad(t, "good", now))
+			f.refreshed(t, "good", n)
+			if got := h.getMetrics(t, workloadMD("good")); got != 5 {
+				t.Errorf("after a bad answer: GetMetrics = %d, want the last good plan, 5", got)
+			}
+			if !h.isActive(t, workloadMD("good")) {
+				t.Error("after a bad answer: IsActive = false, want true (the last good plan wants 5)")
+			}
+			// ... until it is stale: 2m1s later it is older than 2m.
+			h.clock.Advance(2*time.Minute + time.Second)
+			if got := h.getMetrics(t, workloadMD("good")); got != 2 {
+				t.Errorf("last good plan gone stale: GetMetrics = %d, want defaultMin 2", got)
+			}
+
+			errs := counterValues(t, h.reg, "kedastral_scaler_source_errors_total", "reason")
+			if errs[tc.reason] < 2 {
+				// At least the first read of "never" and one read of "good".
+				t.Errorf("source errors{reason=%q} = %v, want 2 or more", tc.reason, errs[tc.reason])
+			}
+			for reason, v := range errs {
+				if reason != tc.reason && v != 0 {
+					t.Errorf("source errors{reason=%q} = %v, want 0: only %q happened", reason, v, tc.reason)
+				}
+			}
+			if sources := counterValues(t, h.reg, "kedastral_scaler_source_errors_total", "source"); len(sources) != 1 || sources["forecaster"] == 0 {
+				t.Errorf("source errors by source: %v, want forecaster only", sources)
+			}
+			// "never": GetMetrics and IsActive, missing; "good": one GetMetrics, stale.
+			fallbacks := counterValues(t, h.reg, "kedastral_scaler_snapshot_stale_total", "reason")
+			if fallbacks["missing"] != 2 || fallbacks["stale"] != 1 {
+				t.Errorf("fallbacks %v, want missing 2 and stale 1", fallbacks)
+			}
+		})
+	}
+}
+
+// TestWorkloadRemoved: a forecaster that stops forecasting a workload
+// answers 404, which is not an error: the plan is dropped at once.
+func TestWorkloadRemoved(t *testing.T) {
+	f := newFakeForecaster(t)
+	f.set("checkout", fresh(t, "checkout", time.Now(), 6))
+	h := startScaler(t, []string{f.URL()}, harnessOptions{})
+	waitLoaded(t, h.cache, "checkout")
+	if got := h.getMetrics(t, workloadMD("checkout")); got != 6 {
+		t.Fatalf("GetMetrics = %d, want 6", got)
+	}
+	f.refreshed(t, "checkout", f.remove("checkout"))
+	if got := h.getMetrics(t, workloadMD("checkout")); got != 2 {
+		t.Errorf("after the 404: GetMetrics = %d, want defaultMin 2", got)
+	}
+	if errs := counterValues(t, h.reg, "kedastral_scaler_source_errors_total", "reason"); len(errs) != 0 {
+		t.Errorf("source errors %v, want none: a 404 is an answer", errs)
+	}
+	if got := testutil.ToFloat64(h.metrics.stale.WithLabelValues("missing")); got != 1 {
+		t.Errorf("missing fallbacks %v, want 1", got)
+	}
+}
+
+// TestSeveralForecasters reads two forecasters (an HA pair): the freshest
+// generatedAt wins, and when one is down the other serves.
+func TestSeveralForecasters(t *testing.T) {
+	a, b := newFakeForecaster(t), newFakeForecaster(t)
+	now := time.Now()
+	a.set("checkout", fresh(t, "checkout", now.Add(-30*time.Second), 3))
+	b.set("checkout", fresh(t, "checkout", now.Add(-10*time.Second), 7))
+	h := startScaler(t, []string{a.URL(), b.URL()}, harnessOptions{})
+	md := workloadMD("checkout")
+	waitLoaded(t, h.cache, "checkout")
+
+	// b's plan (10 s old) is fresher than a's (30 s old).
+	if got := h.getMetrics(t, md); got != 7 {
+		t.Errorf("both up: GetMetrics = %d, want b's 7 (the newer)", got)
+	}
+	// a forecasts again: 5 s old, now the newest.
+	a.refreshed(t, "checkout", a.set("checkout", fresh(t, "checkout", now.Add(-5*time.Second), 4)))
+	if got := h.getMetrics(t, md); got != 4 {
+		t.Errorf("a newer: GetMetrics = %d, want a's 4", got)
+	}
+	// a goes down: b serves its 7 (10 s old, fresh).
+	a.srv.Close()
+	b.refreshed(t, "checkout", b.count("checkout"))
+	if got := h.getMetrics(t, md); got != 7 {
+		t.Errorf("a down: GetMetrics = %d, want b's 7", got)
+	}
+	if got := testutil.ToFloat64(h.metrics.SourceErrors.WithLabelValues("forecaster", "unavailable")); got < 1 {
+		t.Errorf("source errors{unavailable} = %v, want a's failures counted", got)
+	}
+	// A workload nobody has (b answers 404, a is down): defaultMin.
+	if got := h.getMetrics(t, workloadMD("search")); got != 2 {
+		t.Errorf("unknown workload: GetMetrics = %d, want 2", got)
+	}
+	// b down as well: the last plan stays until it is stale. Each read now
+	// counts 2 errors; once 6 more are counted, the read in flight when b
+	// went down (2 at most) and a whole failed read (2) are in the cache.
+	b.srv.Close()
+	c := h.metrics.SourceErrors.WithLabelValues("forecaster", "unavailable")
+	before := testutil.ToFloat64(c)
+	waitFor(t, "three more failed reads", func() bool { return testutil.ToFloat64(c) >= before+6 })
+	if got := h.getMetrics(t, md); got != 7 {
+		t.Errorf("both down: GetMetrics = %d, want the last plan, 7", got)
+	}
+	h.clock.Advance(3 * time.Minute) // 10 s + 3 m > 2 m
+	if got := h.getMetrics(t, md); got != 2 {
+		t.Errorf("both down, plan stale: GetMetrics = %d, want 2", got)
+	}
+}
+
+// TestShardOwnerDown: with shards only the owner has the workload and the
+// others answer 404. When the owner is down, the last plan should stay until
+// it is stale (docs/scaler.md, "Forecaster down"), not drop at once.
+func TestShardOwnerDown(t *testing.T) {
+	owner, other := newFakeForecaster(t), newFakeForecaster(t)
+	owner.set("checkout", fresh(t, "checkout", time.Now(), 6))
+	h := startScaler(t, []string{owner.URL(), other.URL()}, harnessOptions{})
+	waitLoaded(t, h.cache, "checkout")
+	if got := h.getMetrics(t, workloadMD("checkout")); got != 6 {
+		t.Fatalf("GetMetrics = %d, want the owner's 6", got)
+	}
+	owner.srv.Close()
+	other.refreshed(t, "checkout", other.count("checkout"))
+	if got := h.getMetrics(t, workloadMD("checkout")); got != 6 {
+		t.Errorf("owner down: GetMetrics = %d, want the last plan, 6, until it is stale", got)
+	}
+}
+
+// waitFor polls cond until it holds, for at most waitTimeout.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestMetadataErrors: bad trigger metadata is the one case answered with a
+// gRPC error, InvalidArgument, on every method, naming the object and key.
+func TestMetadataErrors(t *testing.T) {
+	f := newFakeForecaster(t)
+	h := startScaler(t, []string{f.URL()}, harnessOptions{}) // no --workload
+	calls := []struct {
+		method string
+		call   func(*externalscaler.ScaledObjectRef) error
+	}{
+		{"GetMetrics", func(r *externalscaler.ScaledObjectRef) error {
+			_, err := h.client.GetMetrics(callCtx(t), &externalscaler.GetMetricsRequest{ScaledObjectRef: r, MetricName: MetricName})
+			return err
+		}},
+		{"IsActive", func(r *externalscaler.ScaledObjectRef) error {
+			_, err := h.client.IsActive(callCtx(t), r)
+			return err
+		}},
+		{"GetMetricSpec", func(r *externalscaler.ScaledObjectRef) error {
+			_, err := h.client.GetMetricSpec(callCtx(t), r)
+			return err
+		}},
+		{"StreamIsActive", func(r *externalscaler.ScaledObjectRef) error {
+			s, err := h.client.StreamIsActive(callCtx(t), r)
+			if err != nil {
+				return err
+			}
+			_, err = s.Recv()
+			return err
+		}},
+	}
+	for _, tc := range []struct {
+		name string
+		md   map[string]string
+		want string
+	}{
+		{
+			name: "no workload and no --workload",
+			md:   map[string]string{"scalerAddress": "kedastral-scaler:8080"},
+			want: `scaled object shop/checkout: metadata "workload" is required (or start the scaler with --workload)`,
+		},
+		{
+			name: "defaultMin=-1",
+			md:   workloadMD("checkout", KeyDefaultMin, "-1"),
+			want: `scaled object shop/checkout: metadata defaultMin="-1" must be a whole number of replicas, 0 or more`,
+		},
+		{
+			name: "staleAfter=soon",
+			md:   workloadMD("checkout", KeyStaleAfter, "soon"),
+			want: `scaled object shop/checkout: metadata staleAfter="soon" must be a positive duration such as 2m`,
+		},
+	} {
+		for _, c := range calls {
+			t.Run(tc.name+"/"+c.method, func(t *testing.T) {
+				err := c.call(ref(tc.md))
+				st, ok := status.FromError(err)
+				if !ok || st.Code() != codes.InvalidArgument || st.Message() != tc.want {
+					t.Errorf("error %v, want InvalidArgument %q", err, tc.want)
+				}
+			})
+		}
+	}
+	t.Run("no ScaledObjectRef", func(t *testing.T) {
+		_, err := h.client.GetMetrics(callCtx(t), &externalscaler.GetMetricsRequest{MetricName: MetricName})
+		if st, _ := status.FromError(err); st.Code() != codes.InvalidArgument || st.Message() != "no scaled object reference" {
+			t.Errorf("error %v, want InvalidArgument %q", err, "no scaled object reference")
+		}
+	})
+	// A call with bad metadata reads no plan.
+	if n := f.count("checkout"); n != 0 {
+		t.Errorf("the forecaster was asked %d times, want 0", n)
+	}
+}
+
+// TestRequestsCounted: every call is counted by method and status code as
+// it is answered.
+func TestRequestsCounted(t *testing.T) {
+	f := newFakeForecaster(t)
+	h := startScaler(t, []string{f.URL()}, harnessOptions{})
+	h.getMetrics(t, workloadMD("checkout"))
+	h.getMetrics(t, workloadMD("checkout", KeyDefaultMin, "3"))
+	if _, err := h.client.GetMetrics(callCtx(t), &externalscaler.GetMetricsRequest{ScaledObjectRef: ref(workloadMD("checkout", KeyDefaultMin, "-1"))}); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("GetMetrics with defaultMin=-1: %v, want InvalidArgument", err)
+	}
+	h.isActive(t, workloadMD("checkout"))
+	if _, err := h.client.GetMetricSpec(callCtx(t), ref(workloadMD("checkout"))); err != nil {
+		t.Fatal(err)
+	}
+	// A stream is counted when it ends: here at once, with its error.
+	s, err := h.client.StreamIsActive(callCtx(t), ref(map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Recv(); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("StreamIsActive without a workload: %v, want InvalidArgument", err)
+	}
+	want := `
+# HELP kedastral_scaler_requests_total gRPC calls answered, by method and status code.
+# TYPE kedastral_scaler_requests_total counter
+kedastral_scaler_requests_total{method="GetMetricSpec",status="OK"} 1
+kedastral_scaler_requests_total{method="GetMetrics",status="InvalidArgument"} 1
+kedastral_scaler_requests_total{method="GetMetrics",status="OK"} 2
+kedastral_scaler_requests_total{method="IsActive",status="OK"} 1
+kedastral_scaler_requests_total{method="StreamIsActive",status="InvalidArgument"} 1
+`
+	if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want), "kedastral_scaler_requests_total"); err != nil {
+		t.Error(err)
+	}
+	if problems, err := testutil.GatherAndLint(h.reg); err != nil || len(problems) != 0 {
+		t.Errorf("metric lint: %v %v", problems, err)
+	}
+}
+
+// TestStreamIsActive is KEDA's external-push trigger: the activity at once,
+// then a message each time it changes, and none when it does not.
+func TestStreamIsActive(t *testing.T) {
+	t.Run("first message at once", func(t *testing.T) {
+		f := newFakeForecaster(t)
+		f.set("checkout", fresh(t, "checkout", time.Now(), 4))
+		// A poll of an hour: a first message that waited for a tick would
+		// not come within the call's bounded wait.
+		h := startScaler(t, []string{f.URL()}, harnessOptions{poll: time.Hour})
+		waitLoaded(t, h.cache, "checkout")
+		s, err := h.client.StreamIsActive(callCtx(t), ref(workloadMD("checkout")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := s.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !msg.GetResult() {
+			t.Error("first message false, want true (a fresh plan of 4)")
+		}
+	})
+	t.Run("a message at each change", func(t *testing.T) {
+		f := newFakeForecaster(t)
+		now := time.Now()
+		f.set("checkout", fresh(t, "checkout", now, 0))
+		h := startScaler(t, []string{f.URL()}, harnessOptions{})
+		waitLoaded(t, h.cache, "checkout")
+		s, err := h.client.StreamIsActive(callCtx(t), ref(workloadMD("checkout")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recv := func(want bool, why string) {
+			t.Helper()
+			msg, err := s.Recv()
+			if err != nil {
+				t.Fatalf("%s: %v", why, err)
+			}
+			// A repeated message would arrive here with the old value.
+			if msg.GetResult() != want {
+				t.Fatalf("%s: message %v, want %v", why, msg.GetResult(), want)
+			}
+		}
+		recv(false, "a plan of 0")
+		f.set("checkout", fresh(t, "checkout", now, 6))
+		recv(true, "0 → 6 replicas")
+		f.set("checkout", fresh(t, "checkout", now, 0))
+		recv(false, "6 → 0 replicas")
+		f.set("checkout", fresh(t, "checkout", now, 3))
+		recv(true, "0 → 3 replicas")
+		// The plan of 3 goes stale: inactive.
+		h.clock.Advance(5 * time.Minute)
+		recv(false, "stale")
+	})
+}
