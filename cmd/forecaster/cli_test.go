@@ -169,7 +169,7 @@ func TestReload(t *testing.T) {
 	})
 
 	write("workloads:\n" + workload("b", 300))
-	if err := fc.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+	if err := fc.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 30*time.Second, "a removed and b changed after SIGHUP", func() bool {
@@ -184,7 +184,7 @@ func TestReload(t *testing.T) {
 	if v, _ := value(families, "kedastral_config_last_reload_successful", nil); v != 1 {
 		t.Errorf("kedastral_config_last_reload_successful = %v after a good reload, want 1", v)
 	}
-	fc.terminate(t)
+	fc.Terminate(t)
 }
 
 // TestAliasesAndEnvironment starts the forecaster once with the original
@@ -227,10 +227,10 @@ func TestAliasesAndEnvironment(t *testing.T) {
 			if s.DesiredReplicas[0] != wantDesired {
 				t.Errorf("desired %d, want %d", s.DesiredReplicas[0], wantDesired)
 			}
-			if tc.name == "environment variables" && !strings.HasPrefix(fc.logs(), "{") {
-				t.Errorf("LOG_FORMAT=json did not select JSON logs:\n%s", fc.logs())
+			if tc.name == "environment variables" && !strings.HasPrefix(fc.Logs(), "{") {
+				t.Errorf("LOG_FORMAT=json did not select JSON logs:\n%s", fc.Logs())
 			}
-			fc.terminate(t)
+			fc.Terminate(t)
 		})
 	}
 }

@@ -10,9 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/proctest"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 )
 
@@ -33,13 +32,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "forecaster")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build forecaster:", err)
+	bins, err := proctest.Build(dir, map[string]string{"forecaster": "."})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
 		os.Exit(1)
 	}
+	binary = bins["forecaster"]
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -47,12 +46,8 @@ func TestMain(m *testing.M) {
 
 // process is a running forecaster.
 type process struct {
+	*proctest.Process
 	url string
-	cmd *exec.Cmd
-	log string
-	// exited is closed when the process ends, with its Wait error in waitErr.
-	exited  chan struct{}
-	waitErr error
 }
 
 // startForecaster runs the binary with args (plus --web.listen-address on a
@@ -63,35 +58,7 @@ func startForecaster(t *testing.T, args []string, env []string, listen bool) *pr
 	if listen {
 		args = append(args, "--web.listen-address="+addr)
 	}
-	p := &process{url: "http://" + addr, log: filepath.Join(t.TempDir(), "forecaster.log"), exited: make(chan struct{})}
-	logFile, err := os.Create(p.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	p.cmd = exec.Command(binary, args...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
-			t.Logf("forecaster log:\n%s", p.logs())
-		}
-	})
-	return p
-}
-
-func (p *process) logs() string {
-	b, _ := os.ReadFile(p.log)
-	return string(b)
+	return &process{Process: proctest.Start(t, "forecaster", binary, args, env), url: "http://" + addr}
 }
 
 // waitFor polls cond every 100 ms for up to limit.
@@ -315,22 +282,5 @@ scrape_configs:
 		return ok && header.Get("X-Kedastral-Stale") == "false" && s.GeneratedAt.After(lastGood.GeneratedAt)
 	})
 
-	fc.terminate(t)
-}
-
-// terminate sends SIGTERM and checks the process drains and exits 0 within
-// the 10 s budget (15 s allowed for a loaded machine).
-func (p *process) terminate(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.exited:
-		if p.waitErr != nil {
-			t.Errorf("exit after SIGTERM: %v, want 0", p.waitErr)
-		}
-	case <-time.After(15 * time.Second):
-		t.Error("still running 15 s after SIGTERM")
-	}
+	fc.Terminate(t)
 }

@@ -82,7 +82,7 @@ remote_write:
 	if n, _ := value(families, "kedastral_receiver_requests_total", map[string]string{"code": "204"}); n < 1 {
 		t.Errorf("no remote-write request answered 204: %v", n)
 	}
-	fc.terminate(t)
+	fc.Terminate(t)
 }
 
 // TestPushSurvivesKill writes history by remote write, kills the forecaster
@@ -107,10 +107,10 @@ func TestPushSurvivesKill(t *testing.T) {
 	if code := remoteWrite(t, fc.url, loadSeries("load", now)); code != http.StatusNoContent {
 		t.Fatalf("remote write: %d", code)
 	}
-	if err := fc.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := fc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	<-fc.exited
+	<-fc.Exited()
 
 	again := startForecaster(t, args, nil, true)
 	waitFor(t, 30*time.Second, "a forecast after the restart", func() bool {
@@ -122,7 +122,7 @@ func TestPushSurvivesKill(t *testing.T) {
 	// kill, 101..130 (a point at most 5 minutes after a sample takes its
 	// value, as in PromQL): the newest, 130, is the observed value.
 	if s.ObservedValue != 130 {
-		t.Errorf("observed %v after the restart, want 130; log:\n%s", s.ObservedValue, again.logs())
+		t.Errorf("observed %v after the restart, want 130; log:\n%s", s.ObservedValue, again.Logs())
 	}
 	// Point k of the window, at ObservedAt − (29−k) minutes, takes the value
 	// of the newest sample at or before it: 101 + k, unless the restart
@@ -135,7 +135,7 @@ func TestPushSurvivesKill(t *testing.T) {
 	if !slices.Equal(s.Recent, want) {
 		t.Errorf("recent %v, want the 30 points %v", s.Recent, want)
 	}
-	again.terminate(t)
+	again.Terminate(t)
 }
 
 // loadSeries is the series name{job="app"} of 31 points a minute apart,
@@ -205,8 +205,8 @@ func TestPushBackfill(t *testing.T) {
 	}
 	// 31 samples of load were read; unrelated was not selected. The log
 	// says so.
-	if !strings.Contains(fc.logs(), `msg="Backfill done" samples=31`) {
-		t.Errorf("log lacks the backfill of 31 samples:\n%s", fc.logs())
+	if !strings.Contains(fc.Logs(), `msg="Backfill done" samples=31`) {
+		t.Errorf("log lacks the backfill of 31 samples:\n%s", fc.Logs())
 	}
 	// The receiver is open once the backfill is done: a newer sample is
 	// taken.
@@ -214,7 +214,7 @@ func TestPushBackfill(t *testing.T) {
 	if code := remoteWrite(t, fc.url, next); code != http.StatusNoContent {
 		t.Errorf("remote write after the backfill: %d, want 204", code)
 	}
-	fc.terminate(t)
+	fc.Terminate(t)
 }
 
 // TestPushReload changes the workload's query under a running forecaster in
@@ -270,5 +270,5 @@ func TestPushReload(t *testing.T) {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-	fc.terminate(t)
+	fc.Terminate(t)
 }

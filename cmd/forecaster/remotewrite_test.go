@@ -77,5 +77,5 @@ func TestRemoteWriteEndToEnd(t *testing.T) {
 	if n, _ := value(families, "kedastral_remote_write_samples_sent_total", nil); n == 0 {
 		t.Error("kedastral_remote_write_samples_sent_total is 0")
 	}
-	fc.terminate(t)
+	fc.Terminate(t)
 }

@@ -167,6 +167,6 @@ func TestShardsSplitWorkloads(t *testing.T) {
 	check(9)
 
 	for _, fc := range fcs {
-		fc.terminate(t)
+		fc.Terminate(t)
 	}
 }

@@ -111,11 +111,11 @@ func TestEndToEnd(t *testing.T) {
 
 	// The forecaster dies without a word. The plan just served is at most
 	// --interval + --refresh-interval old, well within --stale-after.
-	if err := fc.cmd.Process.Kill(); err != nil {
+	if err := fc.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	<-fc.exited
+	<-fc.Exited()
 	var (
 		answers  []int64
 		fellBack time.Time
@@ -167,5 +167,5 @@ func TestEndToEnd(t *testing.T) {
 	if n, err := getMetrics(t, c, map[string]string{"workload": "app", "staleAfter": "1h"}); err != nil || n != want {
 		t.Errorf("GetMetrics with staleAfter=1h = %d, %v; want the last plan %d", n, err, want)
 	}
-	s.terminate(t)
+	s.Terminate(t)
 }

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +25,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/HatiCode/kedastral/internal/cli"
+	"github.com/HatiCode/kedastral/internal/proctest"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 )
 
@@ -47,17 +46,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "scaler")
-	forecasterBinary = filepath.Join(dir, "forecaster")
-	for out, pkg := range map[string]string{binary: ".", forecasterBinary: "../forecaster"} {
-		build := exec.Command("go", "build", "-o", out, pkg)
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n", pkg, err)
-			os.RemoveAll(dir)
-			os.Exit(1)
-		}
+	bins, err := proctest.Build(dir, map[string]string{"scaler": ".", "forecaster": "../forecaster"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
 	}
+	binary, forecasterBinary = bins["scaler"], bins["forecaster"]
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -65,58 +60,17 @@ func TestMain(m *testing.M) {
 
 // process is a running scaler or forecaster.
 type process struct {
-	name string
+	*proctest.Process
 	// grpcAddr is the scaler's gRPC address; webURL the base URL of its HTTP
 	// server (or of the forecaster's).
 	grpcAddr string
 	webURL   string
-	cmd      *exec.Cmd
-	log      string
-	// exited is closed when the process ends, with its Wait error in waitErr.
-	exited  chan struct{}
-	waitErr error
 }
 
-// start runs bin with args and env added to the environment, logging to a
-// file shown when the test fails. It is killed when the test ends.
+// start runs bin with args and env added to the environment.
 func start(t *testing.T, name, bin string, args, env []string) *process {
 	t.Helper()
-	p := &process{name: name, log: filepath.Join(t.TempDir(), name+".log"), exited: make(chan struct{})}
-	logFile, err := os.Create(p.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logFile.Close()
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = append(cleanEnv(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		p.waitErr = p.cmd.Wait()
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.exited
-		if t.Failed() {
-			t.Logf("%s log:\n%s", p.name, p.logs())
-		}
-	})
-	return p
-}
-
-// cleanEnv is the environment without the variables that would change the
-// commands' flags (KEDASTRAL_*) or log format (LOG_FORMAT).
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, cli.EnvPrefix) && !strings.HasPrefix(kv, "LOG_FORMAT=") {
-			env = append(env, kv)
-		}
-	}
-	return env
+	return &process{Process: proctest.Start(t, name, bin, args, env)}
 }
 
 // startScaler runs the scaler on free gRPC and HTTP ports of 127.0.0.1 and
@@ -136,39 +90,15 @@ func startScaler(t *testing.T, args ...string) *process {
 // exits first.
 func (p *process) waitHTTP(t *testing.T, path string) {
 	t.Helper()
-	waitFor(t, 30*time.Second, p.name+" "+path, func() bool {
+	waitFor(t, 30*time.Second, p.Name+" "+path, func() bool {
 		select {
-		case <-p.exited:
-			t.Fatalf("%s exited: %v\n%s", p.name, p.waitErr, p.logs())
+		case <-p.Exited():
+			t.Fatalf("%s exited: %v\n%s", p.Name, p.Err(), p.Logs())
 		default:
 		}
 		code, _ := get(t, p.webURL+path)
 		return code == http.StatusOK
 	})
-}
-
-func (p *process) logs() string {
-	b, _ := os.ReadFile(p.log)
-	return string(b)
-}
-
-// terminate sends SIGTERM and checks that the process exits 0 within 15 s
-// (the scaler's drain budget is 10 s); it returns how long it took.
-func (p *process) terminate(t *testing.T) time.Duration {
-	t.Helper()
-	began := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.exited:
-		if p.waitErr != nil {
-			t.Errorf("exit after SIGTERM: %v, want 0", p.waitErr)
-		}
-	case <-time.After(15 * time.Second):
-		t.Errorf("%s still running 15 s after SIGTERM", p.name)
-	}
-	return time.Since(began)
 }
 
 // waitFor polls cond every 50 ms for up to limit.
@@ -357,7 +287,7 @@ func TestBadCommandLine(t *testing.T) {
 			if !strings.Contains(strings.Join(tc.args, " "), "--grpc.listen-address") {
 				cmd.Args = append(cmd.Args, "--grpc.listen-address="+prometheustest.FreeAddr(t))
 			}
-			cmd.Env = cleanEnv()
+			cmd.Env = proctest.Env()
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
@@ -487,7 +417,7 @@ func TestGracefulShutdown(t *testing.T) {
 	t.Run("idle", func(t *testing.T) {
 		t.Parallel()
 		s := startScaler(t, noForecaster(t))
-		took := s.terminate(t)
+		took := s.Terminate(t)
 		t.Logf("exited %v after SIGTERM", took)
 		if code, _ := get(t, s.webURL+"/healthz"); code != 0 {
 			t.Errorf("/healthz answered %d after exit", code)
@@ -516,7 +446,7 @@ func TestGracefulShutdown(t *testing.T) {
 				}
 			}
 		}()
-		took := s.terminate(t)
+		took := s.Terminate(t)
 		t.Logf("exited %v after SIGTERM with a stream open", took)
 		select {
 		case err := <-ended:

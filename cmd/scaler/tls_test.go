@@ -172,7 +172,7 @@ func TestTLS(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	s := startScaler(t, noForecaster(t), "--grpc.tls-cert-file="+p.serverCert, "--grpc.tls-key-file="+p.serverKey)
-	waitFor(t, 10*time.Second, "the scaler to log tls=true mtls=false", func() bool { return strings.Contains(s.logs(), " tls=true mtls=false") })
+	waitFor(t, 10*time.Second, "the scaler to log tls=true mtls=false", func() bool { return strings.Contains(s.Logs(), " tls=true mtls=false") })
 	checkClients(t, s.grpcAddr, []struct {
 		name string
 		opt  grpc.DialOption
@@ -193,7 +193,7 @@ func TestMutualTLS(t *testing.T) {
 	p := newPKI(t)
 	s := startScaler(t, noForecaster(t), "--grpc.tls-cert-file="+p.serverCert, "--grpc.tls-key-file="+p.serverKey,
 		"--grpc.tls-client-ca-file="+p.caCert)
-	waitFor(t, 10*time.Second, "the scaler to log tls=true mtls=true", func() bool { return strings.Contains(s.logs(), " tls=true mtls=true") })
+	waitFor(t, 10*time.Second, "the scaler to log tls=true mtls=true", func() bool { return strings.Contains(s.Logs(), " tls=true mtls=true") })
 	checkClients(t, s.grpcAddr, []struct {
 		name string
 		opt  grpc.DialOption
