@@ -3,13 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,6 +17,7 @@ import (
 	"github.com/golang/snappy"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/HatiCode/kedastral/internal/proctest"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 )
 
@@ -68,42 +68,8 @@ func TestBadCommandLine(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary, append(tc.args, "--web.listen-address="+prometheustest.FreeAddr(t))...)
-			cmd.Env = append(os.Environ(), tc.env...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			done := make(chan error, 1)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			go func() { done <- cmd.Wait() }()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(30 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Fatalf("still running after 30 s; stderr:\n%s", stderr.String())
-			}
-			code := 0
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				code = exit.ExitCode()
-			}
-			if code != tc.wantCode {
-				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
-			}
-			var lastLine string
-			for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
-				if !strings.Contains(line, "level=INFO") {
-					lastLine = line
-				}
-			}
-			if !strings.Contains(lastLine, tc.wantMsg) {
-				t.Errorf("message %q does not contain %q", lastLine, tc.wantMsg)
-			}
-			if s := stderr.String(); strings.Contains(s, "panic") || strings.Contains(s, "goroutine ") {
-				t.Errorf("panicked:\n%s", s)
-			}
+			args := append(slices.Clone(tc.args), "--web.listen-address="+prometheustest.FreeAddr(t))
+			proctest.CheckExit(t, binary, args, tc.env, 30*time.Second, tc.wantCode, tc.wantMsg)
 		})
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -283,46 +283,11 @@ func TestBadCommandLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(binary, append(tc.args, "--web.listen-address="+prometheustest.FreeAddr(t))...)
+			args := append(slices.Clone(tc.args), "--web.listen-address="+prometheustest.FreeAddr(t))
 			if !strings.Contains(strings.Join(tc.args, " "), "--grpc.listen-address") {
-				cmd.Args = append(cmd.Args, "--grpc.listen-address="+prometheustest.FreeAddr(t))
+				args = append(args, "--grpc.listen-address="+prometheustest.FreeAddr(t))
 			}
-			cmd.Env = proctest.Env()
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(15 * time.Second):
-				_ = cmd.Process.Kill()
-				err = <-done
-				t.Fatalf("still running after 15 s (killed: %v); stderr:\n%s", err, stderr.String())
-			}
-			code := 0
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				code = exit.ExitCode()
-			}
-			if code != tc.wantCode {
-				t.Errorf("exit code %d, want %d; stderr:\n%s", code, tc.wantCode, stderr.String())
-			}
-			var lastLine string
-			for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
-				if !strings.Contains(line, "level=INFO") {
-					lastLine = line
-				}
-			}
-			if !strings.Contains(lastLine, tc.wantMsg) {
-				t.Errorf("message %q does not contain %q", lastLine, tc.wantMsg)
-			}
-			if s := stderr.String(); strings.Contains(s, "panic") || strings.Contains(s, "goroutine ") {
-				t.Errorf("panicked:\n%s", s)
-			}
+			proctest.CheckExit(t, binary, args, nil, 15*time.Second, tc.wantCode, tc.wantMsg)
 		})
 	}
 }

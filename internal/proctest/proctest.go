@@ -4,6 +4,8 @@
 package proctest
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -120,4 +122,48 @@ func (p *Process) Terminate(t testing.TB) time.Duration {
 		t.Errorf("%s still running %v after SIGTERM", p.Name, TerminateLimit)
 	}
 	return time.Since(began)
+}
+
+// CheckExit runs bin with args in Env(env...) to its end and checks that it
+// exits with wantCode, that its last line which is not an info line
+// contains wantMsg, and that it did not panic. A run longer than limit is
+// killed and fails the test.
+func CheckExit(t testing.TB, bin string, args, env []string, limit time.Duration, wantCode int, wantMsg string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = Env(env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(limit):
+		_ = cmd.Process.Kill()
+		killed := <-done
+		t.Fatalf("still running after %v (killed: %v); stderr:\n%s", limit, killed, stderr.String())
+	}
+	code := 0
+	if exit, ok := errors.AsType[*exec.ExitError](err); ok {
+		code = exit.ExitCode()
+	}
+	if code != wantCode {
+		t.Errorf("exit code %d, want %d; stderr:\n%s", code, wantCode, stderr.String())
+	}
+	var lastLine string
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !strings.Contains(line, "level=INFO") {
+			lastLine = line
+		}
+	}
+	if !strings.Contains(lastLine, wantMsg) {
+		t.Errorf("message %q does not contain %q", lastLine, wantMsg)
+	}
+	if s := stderr.String(); strings.Contains(s, "panic") || strings.Contains(s, "goroutine ") {
+		t.Errorf("panicked:\n%s", s)
+	}
 }
