@@ -81,6 +81,10 @@ benchmarks: ## Backtest every bundled trace and write docs/benchmarks.md (about 
 bench-ingest: build $(PROMETHEUS_STAMP) ## Measure remote-write ingest against a real Prometheus and write docs/ingest-benchmark.md.
 	$(GO) run ./internal/ingestbench -bin $(BIN) -out docs/ingest-benchmark.md
 
+.PHONY: mixin
+mixin: ## Render the monitoring mixin into mixin/generated (committed; make test fails when it is stale).
+	$(GO) run ./mixin/render
+
 .PHONY: demo
 demo: build ## Run the forecaster on two weeks of real traffic, received by remote write into its embedded storage.
 	$(BIN)/demo --bin-dir=$(BIN)
