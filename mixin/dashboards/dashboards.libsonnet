@@ -1,0 +1,3 @@
+// Grafana dashboards of the Kedastral mixin.
+(import 'overview.libsonnet') +
+(import 'operations.libsonnet')
