@@ -1,6 +1,5 @@
 // Package trace reads workload traces, CSV files of `timestamp,value` rows,
-// and writes them as OpenMetrics for `promtool tsdb create-blocks-from
-// openmetrics`.
+// and turns them into the counter a service would expose.
 package trace
 
 import (
@@ -91,4 +90,23 @@ func ReadFile(path string) ([]Point, error) {
 		return nil, fmt.Errorf("read trace %s: %w", path, err)
 	}
 	return points, nil
+}
+
+// formatUnix returns t in unix seconds, with as many decimals as it needs:
+// "1700000000", "1700000000.5", "-1.25".
+func formatUnix(t time.Time) string {
+	sec, ns := t.Unix(), int64(t.Nanosecond())
+	sign := ""
+	if sec < 0 {
+		sign = "-"
+		if ns > 0 { // t.Unix() floors: -1.25 s is -2 s + 0.75 s
+			sec, ns = sec+1, 1e9-ns
+		}
+		sec = -sec
+	}
+	s := sign + strconv.FormatInt(sec, 10)
+	if ns > 0 {
+		s += strings.TrimRight(fmt.Sprintf(".%09d", ns), "0")
+	}
+	return s
 }

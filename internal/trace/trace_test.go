@@ -88,3 +88,26 @@ func TestReadFileMissing(t *testing.T) {
 		t.Errorf("err = %v, want a missing-file error", err)
 	}
 }
+
+func TestFormatUnix(t *testing.T) {
+	tests := []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Unix(1700000000, 0), "1700000000"},
+		{time.Unix(1700000000, 500_000_000), "1700000000.5"},
+		{time.Unix(0, 1), "0.000000001"},
+		{time.Unix(0, 0), "0"},
+		{time.Unix(-1, 0), "-1"},
+		// -1.25 s is Unix() -2 and Nanosecond() 750000000: -2 + 0.75.
+		{time.Unix(-2, 750_000_000), "-1.25"},
+		{time.Unix(0, -500_000_000), "-0.5"},
+		// The last second of year 9999, past int64 nanoseconds (year 2262).
+		{time.Unix(253402300799, 0), "253402300799"},
+	}
+	for _, tc := range tests {
+		if got := formatUnix(tc.t); got != tc.want {
+			t.Errorf("formatUnix(%v) = %q, want %q", tc.t, got, tc.want)
+		}
+	}
+}
