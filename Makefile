@@ -85,6 +85,12 @@ bench-ingest: build $(PROMETHEUS_STAMP) ## Measure remote-write ingest against a
 mixin: ## Render the monitoring mixin into mixin/generated (committed; make test fails when it is stale).
 	$(GO) run ./mixin/render
 
+IMAGE_REPO ?= ghcr.io/haticode/kedastral
+.PHONY: docker
+docker: ## Build the forecaster and scaler images (needs a Docker engine): IMAGE_REPO-forecaster:VERSION, IMAGE_REPO-scaler:VERSION.
+	docker build -f deploy/docker/Dockerfile.forecaster --build-arg VERSION=$(VERSION) -t $(IMAGE_REPO)-forecaster:$(VERSION) .
+	docker build -f deploy/docker/Dockerfile.scaler --build-arg VERSION=$(VERSION) -t $(IMAGE_REPO)-scaler:$(VERSION) .
+
 .PHONY: demo
 demo: build ## Run the forecaster on two weeks of real traffic, received by remote write into its embedded storage.
 	$(BIN)/demo --bin-dir=$(BIN)
