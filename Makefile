@@ -82,10 +82,14 @@ bench-ingest: build $(PROMETHEUS_STAMP) ## Measure remote-write ingest against a
 	$(GO) run ./internal/ingestbench -bin $(BIN) -out docs/ingest-benchmark.md
 
 .PHONY: mixin
-mixin: ## Render the monitoring mixin into mixin/generated (committed; make test fails when it is stale).
+mixin: ## Render the monitoring mixin into mixin/generated and the Helm chart's files/ (committed; make test fails when they are stale).
 	$(GO) run ./mixin/render
 
 IMAGE_REPO ?= ghcr.io/haticode/kedastral
+.PHONY: manifests
+manifests: ## Render deploy/examples/install.yaml, the install without Helm, from the chart (committed; make test fails when it is stale).
+	$(GO) run ./deploy/render
+
 .PHONY: docker
 docker: ## Build the forecaster and scaler images (needs a Docker engine): IMAGE_REPO-forecaster:VERSION, IMAGE_REPO-scaler:VERSION.
 	docker build -f deploy/docker/Dockerfile.forecaster --build-arg VERSION=$(VERSION) -t $(IMAGE_REPO)-forecaster:$(VERSION) .

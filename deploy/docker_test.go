@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"debug/elf"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,19 +10,40 @@ import (
 	"testing"
 )
 
-// TestStaticBinariesRun builds both commands as the Dockerfiles do
-// (CGO_ENABLED=0, for a distroless image with no C library) and runs them:
-// each prints its version and exits 0.
+// binaries are the forecaster and scaler built as the Dockerfiles build
+// them (CGO_ENABLED=0, static), by TestMain.
+var binaries map[string]string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "deploy-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binaries = map[string]string{}
+	for _, name := range []string{"forecaster", "scaler"} {
+		bin := filepath.Join(dir, name)
+		build := exec.Command("go", "build", "-trimpath", "-o", bin, "../cmd/"+name)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "CGO_ENABLED=0 go build %s: %v\n%s", name, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+		binaries[name] = bin
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestStaticBinariesRun runs both commands built with CGO_ENABLED=0 (for a
+// distroless image with no C library): each prints its version and exits
+// 0, and needs no dynamic loader.
 func TestStaticBinariesRun(t *testing.T) {
-	dir := t.TempDir()
 	for _, name := range []string{"forecaster", "scaler"} {
 		t.Run(name, func(t *testing.T) {
-			bin := filepath.Join(dir, name)
-			build := exec.Command("go", "build", "-trimpath", "-o", bin, "../cmd/"+name)
-			build.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := build.CombinedOutput(); err != nil {
-				t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
-			}
+			bin := binaries[name]
 			out, err := exec.Command(bin, "--version").CombinedOutput()
 			if err != nil || !strings.Contains(string(out), name+", version") {
 				t.Errorf("%s --version: %v\n%s", name, err, out)

@@ -23,6 +23,8 @@ type Scheduler struct {
 	cancel    context.CancelFunc
 	connector Connector
 	running   map[string]*runningEngine
+	// applied is set by the first Apply, even of no workload.
+	applied bool
 }
 
 type runningEngine struct {
@@ -76,6 +78,7 @@ func (s *Scheduler) Apply(cfgs []WorkloadConfig, connector Connector) error {
 		}
 	}
 	s.connector = connector
+	s.applied = true
 	return nil
 }
 
@@ -94,7 +97,9 @@ func (r *runningEngine) stop() {
 	<-r.done
 }
 
-// Ready reports whether every running workload has published a snapshot.
+// Ready reports whether a configuration was applied and every workload it
+// runs has published a snapshot. A configuration of no workload (a shard
+// that owns none) is ready at once.
 func (s *Scheduler) Ready() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,7 +108,7 @@ func (s *Scheduler) Ready() bool {
 			return false
 		}
 	}
-	return len(s.running) > 0
+	return s.applied
 }
 
 // Stop stops every workload and waits for their ticks to end.

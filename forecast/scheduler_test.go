@@ -69,7 +69,7 @@ func TestSchedulerApply(t *testing.T) {
 	conn := &fakeConnector{}
 
 	if s.Ready() {
-		t.Error("ready with no workload")
+		t.Error("ready before any configuration")
 	}
 	if err := s.Apply([]WorkloadConfig{workload("a", "qa"), workload("b", "qb")}, conn); err != nil {
 		t.Fatal(err)
@@ -109,6 +109,17 @@ func TestSchedulerApply(t *testing.T) {
 	}
 	if got := sortedCopy(conn2.opened()); !slices.Equal(got, []string{"qa2", "qc"}) {
 		t.Errorf("new connector opened %v, want [qa2 qc]", got)
+	}
+
+	// No workload left (a shard that owns none): ready, with no snapshot.
+	if err := s.Apply(nil, conn2); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Ready() {
+		t.Error("not ready with no workload to forecast")
+	}
+	if _, ok := store.Get("a"); ok {
+		t.Error("a's snapshot kept after it was removed")
 	}
 }
 

@@ -2,15 +2,8 @@ package remote
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,42 +15,17 @@ import (
 
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testpki"
 )
 
-// writeSelfSigned writes a certificate for 127.0.0.1 and its key into dir.
+// writeSelfSigned writes a self-signed certificate for 127.0.0.1, its own
+// CA, into dir as cert.crt, and its key as cert.key.
 func writeSelfSigned(t *testing.T, dir string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "prometheus-test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, block := range map[string]*pem.Block{
-		"cert.pem": {Type: "CERTIFICATE", Bytes: der},
-		"key.pem":  {Type: "EC PRIVATE KEY", Bytes: keyDER},
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(block), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tmpl := testpki.Server()
+	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+	tmpl.KeyUsage |= x509.KeyUsageCertSign
+	testpki.NewCert(t, dir, "cert", tmpl, nil)
 }
 
 // TestClientAuthAndTLS reads from a real Prometheus that requires TLS and
@@ -71,7 +39,7 @@ func TestClientAuthAndTLS(t *testing.T) {
 	}
 	prom := prometheustest.Start(t, prometheustest.Options{
 		Dir:       dir,
-		WebConfig: fmt.Sprintf("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  kedastral: %s\n", hash),
+		WebConfig: fmt.Sprintf("tls_server_config:\n  cert_file: cert.crt\n  key_file: cert.key\nbasic_auth_users:\n  kedastral: %s\n", hash),
 		HTTPS:     true,
 		Username:  "kedastral",
 		Password:  "s3cret",
@@ -87,16 +55,16 @@ func TestClientAuthAndTLS(t *testing.T) {
 	}{
 		{
 			name:       "CA and basic auth from files",
-			connection: "  tls_config:\n    ca_file: cert.pem\n  basic_auth:\n    username: kedastral\n    password_file: password\n",
+			connection: "  tls_config:\n    ca_file: cert.crt\n  basic_auth:\n    username: kedastral\n    password_file: password\n",
 		},
 		{
 			name:       "no credentials",
-			connection: "  tls_config:\n    ca_file: cert.pem\n",
+			connection: "  tls_config:\n    ca_file: cert.crt\n",
 			wantReason: "client_error",
 		},
 		{
 			name:       "wrong password",
-			connection: "  tls_config:\n    ca_file: cert.pem\n  basic_auth:\n    username: kedastral\n    password: guess\n",
+			connection: "  tls_config:\n    ca_file: cert.crt\n  basic_auth:\n    username: kedastral\n    password: guess\n",
 			wantReason: "client_error",
 		},
 		{

@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -154,7 +152,7 @@ func runScaler(args []string, stderr io.Writer) int {
 	// or GracefulStop would wait for them until its timeout.
 	streams, stopStreams := context.WithCancel(context.Background())
 	defer stopStreams()
-	grpcServer, err := newGRPCServer(f, metrics, streams)
+	grpcServer, err := newGRPCServer(f, metrics, streams, logger)
 	if err != nil {
 		logger.Error("Cannot set up gRPC TLS", "err", err)
 		return 1
@@ -233,30 +231,19 @@ func newSource(f *flags, metrics *scaler.Metrics) (scaler.Source, error) {
 }
 
 // newGRPCServer returns the gRPC server, with TLS or mutual TLS when the
-// flags ask for it, counting every call; streams end when streams is done.
-func newGRPCServer(f *flags, metrics *scaler.Metrics, streams context.Context) (*grpc.Server, error) {
+// flags ask for it (the certificate files are read again when they
+// change), counting every call; streams end when streams is done.
+func newGRPCServer(f *flags, metrics *scaler.Metrics, streams context.Context, logger *slog.Logger) (*grpc.Server, error) {
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(metrics.UnaryInterceptor),
 		grpc.ChainStreamInterceptor(metrics.StreamInterceptor, endOnShutdown(streams)),
 	}
 	if f.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		files, err := scaler.NewTLSFiles(f.tlsCert, f.tlsKey, f.tlsClientCA, logger)
 		if err != nil {
-			return nil, fmt.Errorf("load gRPC certificate: %w", err)
+			return nil, err
 		}
-		cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		if f.tlsClientCA != "" {
-			pem, err := os.ReadFile(f.tlsClientCA)
-			if err != nil {
-				return nil, fmt.Errorf("read client CA: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("client CA %s holds no PEM certificate", f.tlsClientCA)
-			}
-			cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
-		}
-		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg)))
+		opts = append(opts, grpc.Creds(credentials.NewTLS(files.Config())))
 	}
 	return grpc.NewServer(opts...), nil
 }

@@ -1,15 +1,8 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
+
+	"github.com/HatiCode/kedastral/internal/testpki"
 )
 
 // pki is a test PKI written as PEM files: a CA, a server certificate for
@@ -35,72 +30,15 @@ type pki struct {
 	otherClientKey                string
 }
 
-// authority is a CA that signs certificates.
-type authority struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-// newCert makes a certificate from tmpl signed by parent (self-signed when
-// parent is nil) and writes it and its key to dir/name.crt and dir/name.key.
-func newCert(t *testing.T, dir, name string, tmpl *x509.Certificate, parent *authority) *authority {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = serial
-	tmpl.Subject = pkix.Name{CommonName: name}
-	tmpl.NotBefore = time.Now().Add(-time.Hour)
-	tmpl.NotAfter = time.Now().Add(24 * time.Hour)
-	signer, signerKey := tmpl, key
-	if parent != nil {
-		signer, signerKey = parent.cert, parent.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signerKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(file, kind string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, file), pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: b}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(name+".crt", "CERTIFICATE", der)
-	write(name+".key", "EC PRIVATE KEY", keyDER)
-	return &authority{cert: cert, key: key}
-}
-
 // newPKI writes a fresh test PKI to a temporary directory.
 func newPKI(t *testing.T) pki {
 	t.Helper()
 	dir := t.TempDir()
-	ca := func() *x509.Certificate {
-		return &x509.Certificate{IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	}
-	client := func() *x509.Certificate {
-		return &x509.Certificate{KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	}
-	good := newCert(t, dir, "ca", ca(), nil)
-	other := newCert(t, dir, "other-ca", ca(), nil)
-	newCert(t, dir, "server", &x509.Certificate{
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}, good)
-	newCert(t, dir, "client", client(), good)
-	newCert(t, dir, "other-client", client(), other)
+	good := testpki.NewCert(t, dir, "ca", testpki.CA(), nil)
+	other := testpki.NewCert(t, dir, "other-ca", testpki.CA(), nil)
+	testpki.NewCert(t, dir, "server", testpki.Server(), good)
+	testpki.NewCert(t, dir, "client", testpki.Client(), good)
+	testpki.NewCert(t, dir, "other-client", testpki.Client(), other)
 	p := func(name string) string { return filepath.Join(dir, name) }
 	return pki{
 		caCert: p("ca.crt"), serverCert: p("server.crt"), serverKey: p("server.key"),

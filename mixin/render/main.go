@@ -14,18 +14,23 @@ import (
 func main() {
 	dir := flag.String("dir", "mixin", "Directory of mixin.libsonnet.")
 	out := flag.String("out", filepath.Join("mixin", "generated"), "Directory the generated files are written to; its dashboards/ is replaced.")
+	chart := flag.String("chart-files", filepath.Join("deploy", "helm", "kedastral", "files"), "Directory of the Helm chart's copy of the same files; empty writes none.")
 	flag.Parse()
-	if err := render(*dir, *out); err != nil {
+	files, err := mixin.Render(*dir)
+	if err == nil {
+		err = write(files, *out)
+	}
+	if err == nil && *chart != "" {
+		err = write(files, *chart)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "render:", err)
 		os.Exit(1)
 	}
 }
 
-func render(dir, out string) error {
-	files, err := mixin.Render(dir)
-	if err != nil {
-		return err
-	}
+// write writes the rendered files under out, replacing its dashboards/.
+func write(files map[string][]byte, out string) error {
 	if err := os.RemoveAll(filepath.Join(out, "dashboards")); err != nil {
 		return fmt.Errorf("clear dashboards: %w", err)
 	}
