@@ -198,6 +198,10 @@ func checkCommon(t *testing.T, r rendered) {
 		if len(r.selected(t, p.Spec.Selector)) != 1 {
 			t.Errorf("PodDisruptionBudget %s selects no pod template", p.Name)
 		}
+		// A forecaster waiting for data must not block a drain.
+		if pol := p.Spec.UnhealthyPodEvictionPolicy; pol == nil || *pol != policyv1.AlwaysAllow {
+			t.Errorf("PodDisruptionBudget %s: unhealthy pod eviction %v, want AlwaysAllow", p.Name, pol)
+		}
 	}
 	for _, n := range all[*networkingv1.NetworkPolicy](r) {
 		pods := r.selected(t, &n.Spec.PodSelector)
@@ -238,8 +242,11 @@ func checkCommon(t *testing.T, r rendered) {
 		if err := validateScaledObject(so); err != nil {
 			t.Errorf("ScaledObject %s: KEDA refuses it: %v", so.Name, err)
 		}
+		if _, ok := so.Labels["app.kubernetes.io/instance"]; ok {
+			t.Errorf("ScaledObject %s has a release label, which KEDA copies onto its HPA: %v", so.Name, so.Labels)
+		}
 		for _, tr := range so.Spec.Triggers {
-			if tr.AuthenticationRef == nil {
+			if tr.AuthenticationRef == nil || tr.AuthenticationRef.Kind == "ClusterTriggerAuthentication" {
 				continue
 			}
 			ta := find[*kedav1alpha1.TriggerAuthentication](t, r, "TriggerAuthentication", tr.AuthenticationRef.Name)
@@ -338,6 +345,9 @@ func TestChartRenders(t *testing.T) {
 				a := args(fc)
 				if _, ok := a["--storage.path"]; ok || len(fc.VolumeMounts) != 1 {
 					t.Errorf("pull mode with storage: %v %v", fc.Args, fc.VolumeMounts)
+				}
+				if fc.ReadinessProbe.HTTPGet.Path != "/-/healthy" {
+					t.Errorf("readiness on %s, want the values' /-/healthy", fc.ReadinessProbe.HTTPGet.Path)
 				}
 				if !slices.Equal(a["--remote-write.external-label"], []string{"replica=$(POD_NAME)"}) {
 					t.Errorf("external label %v, want replica=$(POD_NAME)", a["--remote-write.external-label"])
@@ -440,8 +450,10 @@ func TestChartRenders(t *testing.T) {
 				if sc.ReadinessProbe.TCPSocket == nil {
 					t.Errorf("with TLS the readiness probe must not be a plain gRPC probe: %+v", sc.ReadinessProbe)
 				}
+				// The name KEDA dials is one the certificate is for.
 				server := find[*certmanagerv1.Certificate](t, r, "Certificate", "kedastral-scaler")
 				if server.Spec.SecretName != "kedastral-scaler-tls" || server.Spec.IssuerRef.Name != "kedastral-scaler-ca" ||
+					!slices.Contains(server.Spec.DNSNames, "kedastral-scaler.kedastral.svc") ||
 					!slices.Contains(server.Spec.DNSNames, "kedastral-scaler.kedastral.svc.cluster.local") {
 					t.Errorf("server certificate %+v", server.Spec)
 				}
@@ -466,7 +478,7 @@ func TestChartRenders(t *testing.T) {
 					t.Errorf("advanced %+v, want a 630 s scale-down window", so.Spec.Advanced)
 				}
 				tr := so.Spec.Triggers[0]
-				want := map[string]string{"scalerAddress": "kedastral-scaler.kedastral.svc.cluster.local:8080", "workload": "checkout", "defaultMin": "3", "staleAfter": "3m"}
+				want := map[string]string{"scalerAddress": "kedastral-scaler.kedastral.svc:8080", "workload": "checkout", "defaultMin": "3", "staleAfter": "3m", "enableTLS": "true"}
 				if tr.Type != "external" || tr.MetricType != "AverageValue" || !maps.Equal(tr.Metadata, want) {
 					t.Errorf("trigger %s %s %v, want external AverageValue %v", tr.Type, tr.MetricType, tr.Metadata, want)
 				}
@@ -487,7 +499,7 @@ func TestChartRenders(t *testing.T) {
 		{
 			file: "tls-secret-values.yaml",
 			kinds: map[string]int{"ConfigMap": 1, "Service": 3, "StatefulSet": 1, "Deployment": 1, "PodDisruptionBudget": 2,
-				"ServiceAccount": 1, "ScaledObject": 1, "TriggerAuthentication": 1},
+				"ServiceAccount": 1, "ScaledObject": 1},
 			check: func(t *testing.T, r rendered) {
 				d := find[*appsv1.Deployment](t, r, "Deployment", "kedastral-scaler")
 				if v := d.Spec.Template.Spec.Volumes; len(v) != 1 || v[0].Secret == nil || v[0].Secret.SecretName != "scaler-tls" {
@@ -496,10 +508,12 @@ func TestChartRenders(t *testing.T) {
 				if _, ok := args(container(t, d.Spec.Template))["--grpc.tls-client-ca-file"]; ok {
 					t.Error("client authentication without clientAuth")
 				}
+				// In another namespace than the Secrets: the values' own
+				// ClusterTriggerAuthentication, and none of the chart's.
 				so := find[*kedav1alpha1.ScaledObject](t, r, "ScaledObject", "checkout")
-				ta := find[*kedav1alpha1.TriggerAuthentication](t, r, "TriggerAuthentication", "kedastral-scaler-checkout")
-				if so.Namespace != "shop" || ta.Namespace != "shop" || len(ta.Spec.SecretTargetRef) != 1 || ta.Spec.SecretTargetRef[0].Name != "scaler-tls" {
-					t.Errorf("ScaledObject in %s, TriggerAuthentication in %s with %+v", so.Namespace, ta.Namespace, ta.Spec.SecretTargetRef)
+				ref := so.Spec.Triggers[0].AuthenticationRef
+				if so.Namespace != "shop" || ref == nil || ref.Kind != "ClusterTriggerAuthentication" || ref.Name != "kedastral-scaler-tls" {
+					t.Errorf("ScaledObject in %s with authenticationRef %+v", so.Namespace, ref)
 				}
 				// No bounds in the values: the planner's defaults, 2..50.
 				if *so.Spec.MinReplicaCount != 2 || *so.Spec.MaxReplicaCount != 50 {
@@ -714,7 +728,7 @@ func TestChartNotes(t *testing.T) {
 	}{
 		{"defaults-values.yaml", []string{
 			"- url: http://kedastral-forecaster-0.kedastral-forecaster-headless.kedastral.svc:8081/api/v1/write",
-			"scalerAddress: kedastral-scaler.kedastral.svc.cluster.local:8080", "workload: checkout",
+			"scalerAddress: kedastral-scaler.kedastral.svc:8080", "workload: checkout",
 		}, []string{"forecaster-1.", "authenticationRef"}},
 		{"sharded-values.yaml", []string{
 			"kedastral-forecaster-0.kedastral-forecaster-headless", "kedastral-forecaster-2.kedastral-forecaster-headless",
@@ -748,8 +762,9 @@ func TestChartNotes(t *testing.T) {
 
 // TestChartScaleDownWindow checks the scale-down window the chart's
 // ScaledObjects get from the workload's lead time: the lead time in
-// seconds when it is above the HPA's own 300 s, nothing otherwise, and
-// never over an advanced.horizontalPodAutoscalerConfig of the values.
+// seconds when it is above the HPA's own 300 s, at most the API's 3,600,
+// nothing otherwise, and never over an
+// advanced.horizontalPodAutoscalerConfig of the values.
 func TestChartScaleDownWindow(t *testing.T) {
 	c, err := LoadChart(chartDir)
 	if err != nil {
@@ -764,9 +779,10 @@ func TestChartScaleDownWindow(t *testing.T) {
 		{"{lead_time: 301s}", "", 301},    // 301 s
 		{"{lead_time: 1m30s}", "", 0},     // 60 + 30 = 90 s
 		{"{lead_time: 1h}", "", 3600},     // 3,600 s
-		{"{lead_time: 1h2m3s}", "", 3723}, // 3,600 + 120 + 3 = 3,723 s
+		{"{lead_time: 59m59s}", "", 3599}, // 3,540 + 59 = 3,599 s
+		{"{lead_time: 1h2m3s}", "", 3600}, // 3,723 s, cut to the API's 3,600
 		{"{lead_time: 6m500ms}", "", 360}, // 360 s, the milliseconds dropped
-		{"{lead_time: 1d}", "", 86400},    // 86,400 s
+		{"{lead_time: 1d}", "", 3600},     // 86,400 s, cut to 3,600
 		{"{lead_time: 1h}", "{horizontalPodAutoscalerConfig: {name: hpa}}", 0}, // the values' own
 	} {
 		t.Run(tc.capacity+tc.advanced, func(t *testing.T) {
@@ -847,6 +863,80 @@ func TestChartForecasterURLs(t *testing.T) {
 			sc := container(t, find[*appsv1.Deployment](t, r, "Deployment", "kedastral-scaler").Spec.Template)
 			if got := args(sc)["--forecaster.url"]; !slices.Equal(got, tc.want) {
 				t.Errorf("scaler reads %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestChartRefusesCrossNamespaceTLS checks that a ScaledObject outside the
+// release namespace, with TLS and no authenticationRef of its own, is
+// refused at render: KEDA would not find the Secrets the chart's
+// TriggerAuthentication names and would call the scaler in plaintext.
+func TestChartRefusesCrossNamespaceTLS(t *testing.T) {
+	c, err := LoadChart(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals := map[string]any{}
+	doc := "workloads: [{name: api, query: up, scaledObject: {enabled: true, namespace: shop}}]\n" +
+		"scaler: {tls: {enabled: true, secretName: scaler-tls, clientAuth: true}}"
+	if err := yaml.Unmarshal([]byte(doc), &vals); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Render(c, vals, testRelease)
+	want := "workload api: its ScaledObject is in namespace shop, but the scaler's TLS Secrets are in kedastral"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "caCert, tlsClientCert and tlsClientKey") {
+		t.Errorf("error %v, want %q naming the parameters", err, want)
+	}
+}
+
+// TestChartLongNames renders every ci/ values file with the longest
+// release name Helm allows (53 characters): every object name stays within
+// Kubernetes' limits, the StatefulSet's within 52 (its pods'
+// controller-revision-hash label adds up to 11), and no two objects of a
+// kind share a name.
+func TestChartLongNames(t *testing.T) {
+	c, err := LoadChart(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(chartDir, "ci", "*-values.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("ci values: %v %v", files, err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			vals, err := ReadValues(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rendered, err := Render(c, vals, Release{Name: strings.Repeat("a", 53), Namespace: "kedastral"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			for _, name := range slices.Sorted(maps.Keys(rendered)) {
+				objs, err := decodeManifest(name, []byte(rendered[name]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, o := range objs {
+					limit := 63
+					if o.Kind == "StatefulSet" {
+						limit = 52
+					}
+					if len(o.Name) > limit {
+						t.Errorf("%s %s: %d characters, over %d", o.Kind, o.Name, len(o.Name), limit)
+					}
+					if key := o.Kind + "/" + o.Name; seen[key] {
+						t.Errorf("two objects %s", key)
+					} else {
+						seen[key] = true
+					}
+				}
+			}
+			if len(seen) < 5 {
+				t.Errorf("only %d objects rendered", len(seen))
 			}
 		})
 	}

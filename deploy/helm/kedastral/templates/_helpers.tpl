@@ -20,15 +20,20 @@ appended unless the release name already contains it.
 {{- end }}
 {{- end }}
 
-{{/* Names of the components' objects. */}}
+{{/*
+Names of the components' objects: the full name cut to 41 characters, so
+that with "-forecaster" a StatefulSet name stays within 52 (its pods'
+controller-revision-hash label adds up to 11) and the two components never
+get the same name.
+*/}}
 {{- define "kedastral.forecaster.fullname" -}}
-{{- printf "%s-forecaster" (include "kedastral.fullname" .) | trunc 52 | trimSuffix "-" }}
+{{- printf "%s-forecaster" (include "kedastral.fullname" . | trunc 41 | trimSuffix "-") }}
 {{- end }}
 {{- define "kedastral.forecaster.headless" -}}
 {{- printf "%s-headless" (include "kedastral.forecaster.fullname" .) }}
 {{- end }}
 {{- define "kedastral.scaler.fullname" -}}
-{{- printf "%s-scaler" (include "kedastral.fullname" .) | trunc 52 | trimSuffix "-" }}
+{{- printf "%s-scaler" (include "kedastral.fullname" . | trunc 41 | trimSuffix "-") }}
 {{- end }}
 
 {{/* Labels of every object. */}}
@@ -124,9 +129,12 @@ its stable DNS name, or the Service of a Deployment.
 {{- printf "%s-client-tls" (include "kedastral.scaler.fullname" .) }}
 {{- end }}
 
-{{/* gRPC address of the scaler, for ScaledObjects. */}}
+{{/*
+gRPC address of the scaler, for ScaledObjects: <service>.<namespace>.svc,
+which KEDA's resolver completes with whatever the cluster domain is.
+*/}}
 {{- define "kedastral.scaler.address" -}}
-{{- printf "%s.%s.svc.cluster.local:%d" (include "kedastral.scaler.fullname" .) .Release.Namespace (int .Values.scaler.service.grpcPort) }}
+{{- printf "%s.%s.svc:%d" (include "kedastral.scaler.fullname" .) .Release.Namespace (int .Values.scaler.service.grpcPort) }}
 {{- end }}
 
 {{/* The forecaster's configuration file. */}}
@@ -157,4 +165,22 @@ its stable DNS name, or the Service of a Deployment.
 {{- $total = add $total (mul $n (index $units (regexReplaceAll "^[0-9]+" $part ""))) }}
 {{- end }}
 {{- $total }}
+{{- end }}
+
+{{/*
+Labels of a workload's ScaledObject, which KEDA copies onto its HPA:
+include with (list $ workloadName).
+*/}}
+{{- define "kedastral.scaledObjectLabels" -}}
+{{- $root := index . 0 -}}
+app.kubernetes.io/part-of: kedastral
+kedastral.io/workload: {{ index . 1 }}
+{{- with $root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Name of a workload's TriggerAuthentication: include with (list $ workloadName). */}}
+{{- define "kedastral.scaler.authName" -}}
+{{- printf "%s-%s" (include "kedastral.scaler.fullname" (index . 0)) (index . 1) | trunc 63 | trimSuffix "-" }}
 {{- end }}
