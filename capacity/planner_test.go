@@ -26,7 +26,8 @@ func acceptancePolicy() Policy {
 func TestPlanAcceptance(t *testing.T) {
 	values := []float64{400, 500, 1000}
 	// adj = [400, 500, 1000] × 1.2 / 100 = [4.8, 6, 12].
-	// pre[0] = max(adj[2 .. min(2+2, 2)]) = adj[2] = 12.
+	// pre[0] = max(adj[0 .. min(0+2+2, 2)]) = adj[2] = 12: the peak of
+	// Values[2:4] (only Values[2] exists) is also the peak of the window.
 	tests := []struct {
 		name        string
 		upMaxFactor float64
@@ -41,15 +42,15 @@ func TestPlanAcceptance(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := acceptancePolicy()
 			p.UpMaxFactor = tc.upMaxFactor
-			got, err := p.Plan(values, time.Minute, 5)
+			got, err := p.Plan(Input{Values: values, Step: time.Minute, Observed: math.NaN(), Prev: 5})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != len(values) {
-				t.Fatalf("plan has %d values, want %d", len(got), len(values))
+			if len(got.Desired) != len(values) {
+				t.Fatalf("plan has %d values, want %d", len(got.Desired), len(values))
 			}
-			if got[0] != tc.want {
-				t.Errorf("desired[0] = %d, want %d (plan %v)", got[0], tc.want, got)
+			if got.Desired[0] != tc.want {
+				t.Errorf("desired[0] = %d, want %d (plan %v)", got.Desired[0], tc.want, got.Desired)
 			}
 		})
 	}
@@ -75,11 +76,13 @@ func TestPlan(t *testing.T) {
 			want:   []int{6, 6, 6, 6, 6},
 		},
 		{
-			// adj = [6, 4.8, 3.6, 2.4, 1.2]; pre = [3.6, 2.4, 1.2, 1.2, 1.2] → ceil = [4, 3, 2, 2, 2].
-			name:   "falling load plans fewer pods",
+			// adj = [6, 4.8, 3.6, 2.4, 1.2]; pre[i] = max(adj[i .. i+4]) = adj[i], the
+			// load now being the peak of a falling window: [6, 4.8, 3.6, 2.4, 1.2]
+			// → ceil = [6, 5, 4, 3, 2]. Pods go as the load goes, not a lead time before.
+			name:   "falling load keeps the pods it still needs",
 			values: []float64{500, 400, 300, 200, 100},
 			prev:   6,
-			want:   []int{4, 3, 2, 2, 2},
+			want:   []int{6, 5, 4, 3, 2},
 		},
 		{
 			// No lead time and no pre-warm: desired[i] = ceil(adj[i]) = ceil([1.2, 2.4, 3.6]) = [2, 3, 4].
@@ -144,8 +147,9 @@ func TestPlan(t *testing.T) {
 			want:   []int{4, 8, 16},
 		},
 		{
-			// No previous plan (prev = -1): min_replicas = 1 stands in, so maxUp = ceil(1 × 2) = 2.
-			name:   "first tick starts from min replicas",
+			// No previous plan (prev = -1) and no load observed: min_replicas = 1
+			// stands in, so maxUp = ceil(1 × 2) = 2.
+			name:   "first tick with nothing observed starts from min replicas",
 			edit:   func(p *Policy) { p.UpMaxFactor = 2 },
 			values: []float64{1000, 1000, 1000},
 			prev:   -1,
@@ -202,12 +206,12 @@ func TestPlan(t *testing.T) {
 			if err := p.Validate(); err != nil {
 				t.Fatalf("test policy invalid: %v", err)
 			}
-			got, err := p.Plan(tc.values, time.Minute, tc.prev)
+			got, err := p.Plan(Input{Values: tc.values, Step: time.Minute, Observed: math.NaN(), Prev: tc.prev})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("Plan(%v, prev=%d) = %v, want %v", tc.values, tc.prev, got, tc.want)
+			if !slices.Equal(got.Desired, tc.want) {
+				t.Errorf("Plan(%v, prev=%d) = %v, want %v", tc.values, tc.prev, got.Desired, tc.want)
 			}
 		})
 	}
@@ -216,24 +220,33 @@ func TestPlan(t *testing.T) {
 func TestPlanErrors(t *testing.T) {
 	p := acceptancePolicy()
 	tests := []struct {
-		name   string
-		values []float64
-		step   time.Duration
-		want   error
+		name  string
+		in    Input
+		basis Basis
+		want  error
 	}{
-		{name: "NaN", values: []float64{1, math.NaN(), 3}, step: time.Minute, want: ErrNonFiniteLoad},
-		{name: "+Inf", values: []float64{math.Inf(1)}, step: time.Minute, want: ErrNonFiniteLoad},
-		{name: "-Inf", values: []float64{math.Inf(-1)}, step: time.Minute, want: ErrNonFiniteLoad},
-		{name: "zero step", values: []float64{1}, step: 0, want: ErrStep},
+		{name: "NaN", in: Input{Values: []float64{1, math.NaN(), 3}, Step: time.Minute}, want: ErrNonFiniteLoad},
+		{name: "+Inf", in: Input{Values: []float64{math.Inf(1)}, Step: time.Minute}, want: ErrNonFiniteLoad},
+		{name: "-Inf", in: Input{Values: []float64{math.Inf(-1)}, Step: time.Minute}, want: ErrNonFiniteLoad},
+		{name: "NaN in the forecast when planning on the upper bound",
+			in: Input{Values: []float64{math.NaN()}, Upper: []float64{1}, Step: time.Minute}, basis: BasisUpper, want: ErrNonFiniteLoad},
+		{name: "NaN in the upper bound", in: Input{Values: []float64{1}, Upper: []float64{math.NaN()}, Step: time.Minute},
+			basis: BasisUpper, want: ErrNonFiniteLoad},
+		{name: "zero step", in: Input{Values: []float64{1}}, want: ErrStep},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := p.Plan(tc.values, tc.step, 2)
+			p := p
+			if tc.basis != "" {
+				p.PlanOn = tc.basis
+			}
+			tc.in.Prev, tc.in.Observed = 2, 100
+			got, err := p.Plan(tc.in)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Plan error = %v, want %v", err, tc.want)
 			}
-			if got != nil {
-				t.Errorf("Plan returned %v with an error", got)
+			if got.Desired != nil {
+				t.Errorf("Plan returned %v with an error", got.Desired)
 			}
 		})
 	}
@@ -260,6 +273,11 @@ func TestValidate(t *testing.T) {
 		{name: "down percent NaN", edit: func(p *Policy) { p.DownMaxPercent = math.NaN() }, want: ErrDownMaxPercent},
 		{name: "unknown rounding", edit: func(p *Policy) { p.Rounding = "up" }, want: ErrRounding},
 		{name: "unknown plan basis", edit: func(p *Policy) { p.PlanOn = "lower" }, want: ErrPlanOn},
+		{name: "auto plan basis", edit: func(p *Policy) { p.PlanOn = BasisAuto }, want: nil},
+		{name: "negative cost budget", edit: func(p *Policy) { p.CostBudgetPercent = -1 }, want: ErrCostBudget},
+		{name: "NaN cost budget", edit: func(p *Policy) { p.CostBudgetPercent = math.NaN() }, want: ErrCostBudget},
+		{name: "infinite cost budget", edit: func(p *Policy) { p.CostBudgetPercent = math.Inf(1) }, want: ErrCostBudget},
+		{name: "zero cost budget", edit: func(p *Policy) { p.CostBudgetPercent = 0 }, want: nil},
 		{name: "empty plan basis", edit: func(p *Policy) { p.PlanOn = "" }, want: ErrPlanOn},
 	}
 	for _, tc := range tests {
@@ -282,7 +300,7 @@ func BenchmarkPlan(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for range b.N {
-		if _, err := p.Plan(values, time.Minute, 5); err != nil {
+		if _, err := p.Plan(Input{Values: values, Step: time.Minute, Observed: 1000, Prev: 5}); err != nil {
 			b.Fatal(err)
 		}
 	}

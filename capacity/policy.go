@@ -44,8 +44,10 @@ type Basis string
 
 // Bases. Planning on the upper bound of the prediction interval provisions for
 // the load the model's own recent errors say is still likely, so headroom can
-// then be set near 1.
+// then be set near 1. Auto lets a Tuner choose, per workload and from what
+// each would have done lately, between the two and the headroom on them.
 const (
+	BasisAuto     Basis = "auto"
 	BasisForecast Basis = "forecast"
 	BasisUpper    Basis = "upper"
 )
@@ -71,9 +73,20 @@ type Policy struct {
 	DownMaxPercent float64 `yaml:"down_max_percent"`
 	// Rounding turns the fractional replica count into a whole one.
 	Rounding Rounding `yaml:"rounding"`
-	// PlanOn is the forecast the plan is made from: the forecast itself or,
-	// once one exists, the upper bound of its prediction interval.
+	// ReactiveFloor keeps the replicas asked for now from falling below
+	// what the load observed now needs, ceil(observed × Headroom /
+	// TargetPerPod), whatever the forecast says: the plan is then never
+	// short-handed where reactive scaling would not be. On by default.
+	ReactiveFloor bool `yaml:"reactive_floor"`
+	// PlanOn is the forecast the plan is made from: the forecast itself,
+	// the upper bound of its prediction interval once one exists, or auto:
+	// a Tuner chooses between them and the headroom applied to them, within
+	// CostBudgetPercent.
 	PlanOn Basis `yaml:"plan_on"`
+	// CostBudgetPercent bounds, with PlanOn auto, how many more replicas
+	// than the reactive floor alone the plan may ask for over the last
+	// TuningWindow: 8 (the default) allows 8 % more.
+	CostBudgetPercent float64 `yaml:"cost_budget_percent"`
 }
 
 // DefaultPolicy returns the policy used where a configuration sets nothing.
@@ -88,7 +101,10 @@ func DefaultPolicy() Policy {
 		UpMaxFactor:    2,
 		DownMaxPercent: 50,
 		Rounding:       RoundingCeil,
-		PlanOn:         BasisForecast,
+		ReactiveFloor:  true,
+		PlanOn:         BasisAuto,
+
+		CostBudgetPercent: 8,
 	}
 }
 
@@ -104,7 +120,8 @@ var (
 	ErrUpMaxFactor    = errors.New("up_max_factor must be at least 1")
 	ErrDownMaxPercent = errors.New("down_max_percent must be between 0 and 100")
 	ErrRounding       = errors.New("rounding must be one of ceil, floor, round")
-	ErrPlanOn         = errors.New("plan_on must be one of forecast, upper")
+	ErrPlanOn         = errors.New("plan_on must be one of auto, forecast, upper")
+	ErrCostBudget     = errors.New("cost_budget_percent must be a number, 0 or more")
 )
 
 // Validate reports the first setting of p that cannot make a plan.
@@ -128,6 +145,8 @@ func (p Policy) Validate() error {
 		return ErrUpMaxFactor
 	case !(p.DownMaxPercent >= 0 && p.DownMaxPercent <= 100):
 		return ErrDownMaxPercent
+	case !(p.CostBudgetPercent >= 0) || math.IsInf(p.CostBudgetPercent, 0):
+		return ErrCostBudget
 	}
 	switch p.Rounding {
 	case RoundingCeil, RoundingFloor, RoundingRound:
@@ -135,7 +154,7 @@ func (p Policy) Validate() error {
 		return fmt.Errorf("%w, not %q", ErrRounding, p.Rounding)
 	}
 	switch p.PlanOn {
-	case BasisForecast, BasisUpper:
+	case BasisAuto, BasisForecast, BasisUpper:
 		return nil
 	default:
 		return fmt.Errorf("%w, not %q", ErrPlanOn, p.PlanOn)

@@ -471,11 +471,10 @@ func TestChartRenders(t *testing.T) {
 				if so.Spec.ScaleTargetRef.Name != "checkout-web" || *so.Spec.MinReplicaCount != 1 || *so.Spec.MaxReplicaCount != 30 {
 					t.Errorf("ScaledObject %+v", so.Spec)
 				}
-				// lead_time 10m30s = 630 s, above the HPA's 300 s: the
-				// scale-down window holds the pods that long.
-				if a := so.Spec.Advanced; a == nil || a.HorizontalPodAutoscalerConfig == nil || a.HorizontalPodAutoscalerConfig.Behavior == nil ||
-					a.HorizontalPodAutoscalerConfig.Behavior.ScaleDown == nil || *a.HorizontalPodAutoscalerConfig.Behavior.ScaleDown.StabilizationWindowSeconds != 630 {
-					t.Errorf("advanced %+v, want a 630 s scale-down window", so.Spec.Advanced)
+				// lead_time 10m30s: the planner holds the pods itself, so no
+				// scale-down window of the chart's own.
+				if a := so.Spec.Advanced; a != nil {
+					t.Errorf("advanced %+v, want none", a)
 				}
 				tr := so.Spec.Triggers[0]
 				want := map[string]string{"scalerAddress": "kedastral-scaler.kedastral.svc:8080", "workload": "checkout", "defaultMin": "3", "staleAfter": "3m", "enableTLS": "true"}
@@ -760,11 +759,10 @@ func TestChartNotes(t *testing.T) {
 	}
 }
 
-// TestChartScaleDownWindow checks the scale-down window the chart's
-// ScaledObjects get from the workload's lead time: the lead time in
-// seconds when it is above the HPA's own 300 s, at most the API's 3,600,
-// nothing otherwise, and never over an
-// advanced.horizontalPodAutoscalerConfig of the values.
+// TestChartScaleDownWindow checks that the chart's ScaledObjects get no
+// scale-down window of the chart's own, whatever the lead time (the
+// planner keeps the pods until the load has fallen), and keep an
+// advanced.horizontalPodAutoscalerConfig of the values as it is.
 func TestChartScaleDownWindow(t *testing.T) {
 	c, err := LoadChart(chartDir)
 	if err != nil {
@@ -774,16 +772,12 @@ func TestChartScaleDownWindow(t *testing.T) {
 		capacity, advanced string
 		want               int32 // 0: no behavior rendered
 	}{
-		{"{}", "", 0},                     // default 5m = 300 s: the HPA's own
-		{"{lead_time: 5m}", "", 0},        // 300 s
-		{"{lead_time: 301s}", "", 301},    // 301 s
-		{"{lead_time: 1m30s}", "", 0},     // 60 + 30 = 90 s
-		{"{lead_time: 1h}", "", 3600},     // 3,600 s
-		{"{lead_time: 59m59s}", "", 3599}, // 3,540 + 59 = 3,599 s
-		{"{lead_time: 1h2m3s}", "", 3600}, // 3,723 s, cut to the API's 3,600
-		{"{lead_time: 6m500ms}", "", 360}, // 360 s, the milliseconds dropped
-		{"{lead_time: 1d}", "", 3600},     // 86,400 s, cut to 3,600
-		{"{lead_time: 1h}", "{horizontalPodAutoscalerConfig: {name: hpa}}", 0}, // the values' own
+		{"{}", "", 0},
+		{"{lead_time: 301s}", "", 0},
+		{"{lead_time: 1h}", "", 0},
+		{"{lead_time: 1d}", "", 0},
+		{"{lead_time: 1h}", "{horizontalPodAutoscalerConfig: {name: hpa}}", 0}, // the values' own, no behavior
+		{"{lead_time: 1h}", "{horizontalPodAutoscalerConfig: {behavior: {scaleDown: {stabilizationWindowSeconds: 900}}}}", 900},
 	} {
 		t.Run(tc.capacity+tc.advanced, func(t *testing.T) {
 			so := "{enabled: true}"
@@ -811,7 +805,7 @@ func TestChartScaleDownWindow(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("scale-down window %d s, want %d", got, tc.want)
 			}
-			if tc.advanced != "" && (a == nil || a.HorizontalPodAutoscalerConfig.Name != "hpa") {
+			if tc.advanced != "" && (a == nil || a.HorizontalPodAutoscalerConfig == nil) {
 				t.Errorf("the values' advanced block was not kept: %+v", a)
 			}
 		})

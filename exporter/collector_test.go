@@ -33,8 +33,14 @@ func testSnapshot() forecast.Snapshot {
 			{HorizonSeconds: 120, ErrorRatio: 0.125, BiasRatio: -0.0625, Samples: 36},
 		},
 		DesiredReplicas: []int{12, 12, 12},
-		ObservedValue:   380,
-		ObservedAt:      generated,
+		// 380 × 1.2 / 200 = 2.28 → 3, below the forecast's 12.
+		ReactiveFloor:    3,
+		ForecastReplicas: 12,
+		DecidedBy:        "forecast",
+		PlanBasis:        "upper",
+		PlanHeadroom:     1.1,
+		ObservedValue:    380,
+		ObservedAt:       generated,
 	}
 }
 
@@ -73,6 +79,15 @@ kedastral_forecast_model_info{model="baseline",workload="checkout"} 1
 # HELP kedastral_forecast_observed_value Newest load observed when the forecast was made.
 # TYPE kedastral_forecast_observed_value gauge
 kedastral_forecast_observed_value{workload="checkout"} 380
+# HELP kedastral_forecast_plan_headroom Headroom applied to the forecast part of the plan: the configured one, or with plan_on auto the one the tuner chose.
+# TYPE kedastral_forecast_plan_headroom gauge
+kedastral_forecast_plan_headroom{workload="checkout"} 1.1
+# HELP kedastral_forecast_reactive_floor_decided 1 when the reactive floor, not the forecast, set the desired replicas; its average over time is the share of time the forecast planned too low.
+# TYPE kedastral_forecast_reactive_floor_decided gauge
+kedastral_forecast_reactive_floor_decided{workload="checkout"} 0
+# HELP kedastral_forecast_reactive_floor_replicas Replicas the load observed now needs, ceil(observed * headroom / target_per_pod): desired replicas are never below it while the reactive floor is on (0 when it is off).
+# TYPE kedastral_forecast_reactive_floor_replicas gauge
+kedastral_forecast_reactive_floor_replicas{workload="checkout"} 3
 # HELP kedastral_forecast_replicas Replicas planned at now + horizon.
 # TYPE kedastral_forecast_replicas gauge
 kedastral_forecast_replicas{horizon="0s",workload="checkout"} 12
@@ -101,7 +116,7 @@ kedastral_forecast_value_upper{horizon="2m",workload="checkout"} 1300
 
 // TestCollectorNoIntervalYet checks that a snapshot made before the model's
 // errors were known has no interval, accuracy or model series: 3 values + 3
-// replicas + 5 per-workload series = 11.
+// replicas + 8 per-workload series = 14.
 func TestCollectorNoIntervalYet(t *testing.T) {
 	s := testSnapshot()
 	s.Lower, s.Upper, s.Accuracy, s.Model = nil, nil, nil, ""
@@ -114,8 +129,8 @@ func TestCollectorNoIntervalYet(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Errorf("%d interval, accuracy and model series, err %v; want 0, nil", n, err)
 	}
-	if n, err := testutil.GatherAndCount(reg); err != nil || n != 11 {
-		t.Errorf("%d series, err %v; want 11, nil", n, err)
+	if n, err := testutil.GatherAndCount(reg); err != nil || n != 14 {
+		t.Errorf("%d series, err %v; want 14, nil", n, err)
 	}
 }
 
@@ -178,5 +193,30 @@ func BenchmarkCollect(b *testing.B) {
 		if _, err := reg.Gather(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestCollectorFloorDecided: the floor series say when the floor, not the
+// forecast, set the desired replicas.
+func TestCollectorFloorDecided(t *testing.T) {
+	s := testSnapshot()
+	// The load now is 2000: 2000 × 1.2 / 200 = 12 pods, above a forecast of 8.
+	s.ObservedValue, s.ReactiveFloor, s.ForecastReplicas, s.DecidedBy = 2000, 12, 8, "reactive_floor"
+	s.PlanHeadroom = 0 // a snapshot without one publishes no headroom
+	store := forecast.NewStore()
+	store.Put(s)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(store, nil))
+	want := `
+# HELP kedastral_forecast_reactive_floor_decided 1 when the reactive floor, not the forecast, set the desired replicas; its average over time is the share of time the forecast planned too low.
+# TYPE kedastral_forecast_reactive_floor_decided gauge
+kedastral_forecast_reactive_floor_decided{workload="checkout"} 1
+# HELP kedastral_forecast_reactive_floor_replicas Replicas the load observed now needs, ceil(observed * headroom / target_per_pod): desired replicas are never below it while the reactive floor is on (0 when it is off).
+# TYPE kedastral_forecast_reactive_floor_replicas gauge
+kedastral_forecast_reactive_floor_replicas{workload="checkout"} 12
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"kedastral_forecast_reactive_floor_decided", "kedastral_forecast_reactive_floor_replicas", "kedastral_forecast_plan_headroom"); err != nil {
+		t.Error(err)
 	}
 }

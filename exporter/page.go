@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
 )
 
@@ -132,11 +133,14 @@ type workloadView struct {
 	Model           string
 	ConfiguredModel string
 	ReplicasNow     string
-	Observed        string
-	ObservedAt      string
-	Age             string
-	Interval        string
-	Chart           chartView
+	// Decision says what set ReplicasNow, the reactive floor or the
+	// forecast (on what), and the floor beside it.
+	Decision   string
+	Observed   string
+	ObservedAt string
+	Age        string
+	Interval   string
+	Chart      chartView
 }
 
 func (p *page) view() pageView {
@@ -157,6 +161,7 @@ func (p *page) view() pageView {
 		}
 		if len(s.DesiredReplicas) > 0 {
 			w.ReplicasNow = strconv.Itoa(s.DesiredReplicas[0])
+			w.Decision = decision(s)
 		}
 		if !s.ObservedAt.IsZero() {
 			w.ObservedAt = s.ObservedAt.UTC().Format("15:04:05 UTC")
@@ -170,6 +175,38 @@ func (p *page) view() pageView {
 		v.Workloads = append(v.Workloads, w)
 	}
 	return v
+}
+
+// decision says in words what set a snapshot's desired replicas.
+func decision(s forecast.Snapshot) string {
+	basis := "forecast"
+	if s.PlanBasis == string(capacity.BasisUpper) {
+		basis = "upper bound"
+	}
+	if s.PlanHeadroom > 0 {
+		basis += " × " + formatNumber(s.PlanHeadroom)
+	}
+	var by string
+	switch capacity.Decision(s.DecidedBy) {
+	case capacity.DecidedByFloor:
+		return fmt.Sprintf("set by the reactive floor: the load now needs %d, the %s planned %d", s.ReactiveFloor, basis, s.ForecastReplicas)
+	case capacity.DecidedByForecast:
+		by = "set by the " + basis
+	case capacity.DecidedByUpLimit:
+		by = "the " + basis + ", held back by up_max_factor"
+	case capacity.DecidedByDownLimit:
+		by = "the " + basis + ", held up by down_max_percent"
+	case capacity.DecidedByMin:
+		by = "at min_replicas"
+	case capacity.DecidedByMax:
+		by = "at max_replicas"
+	default:
+		return ""
+	}
+	if s.ReactiveFloor > 0 {
+		by += fmt.Sprintf("; reactive floor %d", s.ReactiveFloor)
+	}
+	return by
 }
 
 // chartView holds an SVG chart's geometry, every coordinate formatted and
@@ -541,7 +578,7 @@ footer ul{list-style:none;display:flex;flex-wrap:wrap;gap:4px 24px;margin:0;padd
 
 {{define "workloads"}}{{with .Workloads}}<div class="cards">{{range .}}<section class="workload">
 <h2>{{.Name}}</h2>{{with .Metric}}<span class="metric">{{.}}</span>{{end}}
-<p class="summary">model <b>{{.Model}}</b>{{with .ConfiguredModel}} (configured {{.}}){{end}} · replicas now <b>{{.ReplicasNow}}</b> · observed <b>{{.Observed}}</b>{{with .ObservedAt}} at {{.}}{{end}} · forecast {{.Age}} old · <a href="/forecast/current?workload={{.Name}}">JSON</a></p>
+<p class="summary">model <b>{{.Model}}</b>{{with .ConfiguredModel}} (configured {{.}}){{end}} · replicas now <b>{{.ReplicasNow}}</b>{{with .Decision}} <span class="decision">({{.}})</span>{{end}} · observed <b>{{.Observed}}</b>{{with .ObservedAt}} at {{.}}{{end}} · forecast {{.Age}} old · <a href="/forecast/current?workload={{.Name}}">JSON</a></p>
 {{template "chart" .Chart}}
 <ul class="legend"><li><i class="observed"></i>observed</li><li><i class="forecast"></i>forecast</li>{{with .Interval}}<li><i class="band"></i>{{.}}</li>{{end}}<li><i class="replicas"></i>replicas (right axis)</li></ul>
 </section>

@@ -75,6 +75,10 @@ func TestPageInBrowser(t *testing.T) {
 	if !strings.Contains(string(dom), "<h2>cart</h2>") {
 		t.Error("the refresh did not bring the new workload into the page")
 	}
+	// Each card says what set its replicas now.
+	if n := strings.Count(string(dom), `<span class="decision">(`); n != 3 {
+		t.Errorf("%d cards say what set their replicas, want 3", n)
+	}
 
 	shot := filepath.Join(dir, "forecaster-page.png")
 	runChromium(t, bin, "--hide-scrollbars", "--window-size=1280,900", "--screenshot="+shot, srv.URL+"/")
@@ -105,6 +109,13 @@ func wavySnapshot(name string, interval bool) forecast.Snapshot {
 	}
 	if interval {
 		s.LowerQuantile, s.UpperQuantile = 0.1, 0.9
+	}
+	// The reactive floor, as the planner makes it: what the load observed
+	// now needs, below which desired[0] does not go.
+	s.ReactiveFloor, s.ForecastReplicas = int(math.Ceil(s.ObservedValue*1.2/50)), s.DesiredReplicas[0]
+	s.DecidedBy, s.PlanBasis, s.PlanHeadroom = "forecast", "forecast", 1.2
+	if s.ReactiveFloor > s.DesiredReplicas[0] {
+		s.DesiredReplicas[0], s.DecidedBy = s.ReactiveFloor, "reactive_floor"
 	}
 	return s
 }

@@ -49,6 +49,12 @@ func pageSnapshot(name string) forecast.Snapshot {
 	}
 }
 
+// floorDecided makes s a plan whose desired replicas the reactive floor set.
+func floorDecided(s forecast.Snapshot) forecast.Snapshot {
+	s.ReactiveFloor, s.ForecastReplicas, s.DecidedBy, s.PlanBasis, s.PlanHeadroom = 2, 1, "reactive_floor", "upper", 1.1
+	return s
+}
+
 func withoutInterval(s forecast.Snapshot) forecast.Snapshot {
 	s.Lower, s.Upper = nil, nil
 	return s
@@ -243,6 +249,12 @@ func TestPage(t *testing.T) {
 			},
 		},
 		{
+			name: "the floor's decision", store: storeOf(floorDecided(pageSnapshot("checkout"))), method: http.MethodGet, target: "/", wantCode: 200,
+			want: []string{
+				"replicas now <b>2</b> <span class=\"decision\">(set by the reactive floor: the load now needs 2, the upper bound × 1.1 planned 1)</span> · observed <b>100</b>",
+			},
+		},
+		{
 			name: "fragment", store: two, method: http.MethodGet, target: "/?fragment=1", wantCode: 200,
 			want:       []string{"<h2>checkout</h2>", "<svg", "<h2>search</h2>", "Updated 12:00:15 UTC"},
 			wantAbsent: []string{"<html", "<script", "<main", "<style"},
@@ -339,6 +351,30 @@ func TestFormatSpan(t *testing.T) {
 	} {
 		if got := formatSpan(tc.seconds); got != tc.want {
 			t.Errorf("formatSpan(%v) = %q, want %q", tc.seconds, got, tc.want)
+		}
+	}
+}
+
+func TestDecision(t *testing.T) {
+	tests := []struct {
+		decidedBy, basis string
+		headroom         float64
+		floor, forecast  int
+		want             string
+	}{
+		{"reactive_floor", "forecast", 1.2, 9, 6, "set by the reactive floor: the load now needs 9, the forecast × 1.2 planned 6"},
+		{"forecast", "upper", 0.9, 3, 7, "set by the upper bound × 0.9; reactive floor 3"},
+		{"forecast", "forecast", 1.2, 0, 7, "set by the forecast × 1.2"},
+		{"up_limit", "forecast", 1.2, 2, 8, "the forecast × 1.2, held back by up_max_factor; reactive floor 2"},
+		{"down_limit", "forecast", 1.2, 2, 8, "the forecast × 1.2, held up by down_max_percent; reactive floor 2"},
+		{"min_replicas", "forecast", 1.2, 2, 2, "at min_replicas; reactive floor 2"},
+		{"max_replicas", "forecast", 1.2, 50, 50, "at max_replicas; reactive floor 50"},
+		{"", "", 0, 0, 0, ""}, // a snapshot from before the floor
+	}
+	for _, tc := range tests {
+		s := forecast.Snapshot{DecidedBy: tc.decidedBy, PlanBasis: tc.basis, PlanHeadroom: tc.headroom, ReactiveFloor: tc.floor, ForecastReplicas: tc.forecast}
+		if got := decision(s); got != tc.want {
+			t.Errorf("decision(%s on %s) = %q, want %q", tc.decidedBy, tc.basis, got, tc.want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
 )
 
@@ -22,6 +23,9 @@ const (
 	MetricReplicas
 	MetricDesired
 	MetricDesiredCompat
+	MetricFloor
+	MetricFloorDecided
+	MetricPlanHeadroom
 	MetricObserved
 	MetricGenerated
 	MetricAge
@@ -52,6 +56,9 @@ func Metrics() []Metric {
 		MetricReplicas:      {"kedastral_forecast_replicas", "Replicas planned at now + horizon.", byHorizon, true},
 		MetricDesired:       {"kedastral_forecast_desired_replicas", "Replicas wanted now, lead time applied: what the scaler serves.", byWorkload, true},
 		MetricDesiredCompat: {"kedastral_desired_replicas", "Same as kedastral_forecast_desired_replicas, kept for compatibility.", byWorkload, false},
+		MetricFloor:         {"kedastral_forecast_reactive_floor_replicas", "Replicas the load observed now needs, ceil(observed * headroom / target_per_pod): desired replicas are never below it while the reactive floor is on (0 when it is off).", byWorkload, true},
+		MetricFloorDecided:  {"kedastral_forecast_reactive_floor_decided", "1 when the reactive floor, not the forecast, set the desired replicas; its average over time is the share of time the forecast planned too low.", byWorkload, true},
+		MetricPlanHeadroom:  {"kedastral_forecast_plan_headroom", "Headroom applied to the forecast part of the plan: the configured one, or with plan_on auto the one the tuner chose.", byWorkload, true},
 		MetricObserved:      {"kedastral_forecast_observed_value", "Newest load observed when the forecast was made.", byWorkload, true},
 		MetricGenerated:     {"kedastral_forecast_generated_timestamp_seconds", "Unix time at which the forecast was made.", byWorkload, true},
 		MetricAge:           {"kedastral_forecast_age_seconds", "Age of the forecast.", byWorkload, false},
@@ -90,6 +97,15 @@ func EachSeries(s forecast.Snapshot, now time.Time, fn func(id MetricID, v float
 		desired := float64(s.DesiredReplicas[0])
 		fn(MetricDesired, desired, s.Workload)
 		fn(MetricDesiredCompat, desired, s.Workload)
+	}
+	fn(MetricFloor, float64(s.ReactiveFloor), s.Workload)
+	decided := 0.0
+	if s.DecidedBy == string(capacity.DecidedByFloor) {
+		decided = 1
+	}
+	fn(MetricFloorDecided, decided, s.Workload)
+	if s.PlanHeadroom > 0 {
+		fn(MetricPlanHeadroom, s.PlanHeadroom, s.Workload)
 	}
 	fn(MetricObserved, s.ObservedValue, s.Workload)
 	fn(MetricGenerated, float64(s.GeneratedAt.UnixNano())/1e9, s.Workload)

@@ -49,6 +49,9 @@ func TestLoadFileValid(t *testing.T) {
 	search.Horizon = model.Duration(time.Hour)
 	search.Capacity.MaxReplicas = 80
 	search.Capacity.Rounding = capacity.RoundingRound
+	search.Capacity.ReactiveFloor = false
+	search.Capacity.PlanOn = capacity.BasisUpper
+	search.Capacity.CostBudgetPercent = 15
 
 	want := []WorkloadConfig{checkout, cart, search}
 	if !reflect.DeepEqual(cfg.Workloads, want) {
@@ -75,8 +78,10 @@ func TestLoadFileInvalid(t *testing.T) {
 		"invalid-quantiles.yml":          `workload "a": quantiles must satisfy 0 <= lower_quantile < upper_quantile <= 1, not 0.9 and 0.1`,
 		"invalid-refit.yml":              `workload "a": refit_interval must be positive`,
 		"invalid-accuracy-window.yml":    `workload "a": accuracy_window 10s is shorter than interval 30s`,
-		"invalid-plan-on.yml":            `workload "a": capacity: plan_on must be one of forecast, upper, not "median"`,
+		"invalid-plan-on.yml":            `workload "a": capacity: plan_on must be one of auto, forecast, upper, not "median"`,
 		"invalid-step.yml":               `workload "a": step must be positive`,
+		"invalid-cost-budget.yml":        `workload "a": capacity: cost_budget_percent must be a number, 0 or more`,
+		"invalid-reactive-floor.yml":     "cannot unmarshal !!str `sometimes` into bool",
 		"invalid-horizon-short.yml":      `workload "a": horizon 30s is shorter than step 1m`,
 		"invalid-headroom.yml":           `workload "a": capacity: headroom must be a positive number`,
 		"invalid-min-replicas.yml":       `workload "a": capacity: min_replicas must not be negative`,

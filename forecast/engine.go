@@ -35,6 +35,9 @@ type EngineDeps struct {
 	StaleAfter time.Duration
 	// Adapter labels kedastral_adapter_collect_seconds, e.g. "prometheus".
 	Adapter string
+	// Recaller, when set, gives the first tick the plan served before a
+	// restart; nil starts from the reactive floor.
+	Recaller Recaller
 }
 
 // Engine forecasts one workload: each tick reads the history, predicts,
@@ -47,8 +50,12 @@ type Engine struct {
 	active  string
 	tracker *Tracker
 	seeded  bool
-	deps    EngineDeps
-	logger  *slog.Logger
+	// recalled is set once the plan served before a restart was looked for.
+	recalled bool
+	// tuner plans the replicas and, with plan_on auto, chooses what on.
+	tuner  *capacity.Tuner
+	deps   EngineDeps
+	logger *slog.Logger
 	// Per-workload children of the shared metric vectors.
 	collectSeconds prometheus.Observer
 	predictSeconds prometheus.Observer
@@ -74,6 +81,7 @@ func NewEngine(cfg WorkloadConfig, source Source, deps EngineDeps) (*Engine, err
 		source:         source,
 		model:          m,
 		tracker:        NewTracker(time.Duration(cfg.Step), time.Duration(cfg.AccuracyWindow)),
+		tuner:          capacity.NewTuner(cfg.Capacity),
 		deps:           deps,
 		logger:         deps.Logger.With("component", "engine", "workload", cfg.Name),
 		collectSeconds: deps.Metrics.collectSeconds.WithLabelValues(deps.Adapter),
@@ -134,43 +142,66 @@ func (e *Engine) tick(ctx context.Context) error {
 	}
 	lower, upper := e.tracker.Interval(values, e.cfg.LowerQuantile, e.cfg.UpperQuantile)
 	e.tracker.Remember(history.Time(len(history.Values)-1+ahead), values)
-	prev := -1
-	if last, ok := e.deps.Store.Get(e.cfg.Name); ok && len(last.DesiredReplicas) > 0 {
-		prev = last.DesiredReplicas[0]
-	}
-	planOn := values
-	if e.cfg.Capacity.PlanOn == capacity.BasisUpper && upper != nil {
-		planOn = upper
-	}
+	prev := e.previous(ctx, now)
+	observed := history.Values[len(history.Values)-1]
 	began := time.Now()
-	plan, err := e.cfg.Capacity.Plan(planOn, step, prev)
+	e.tuner.Observe(history.End(), history.At)
+	plan, err := e.tuner.Plan(now, capacity.Input{Values: values, Upper: upper, Step: step, Observed: observed, Prev: prev})
 	e.deps.Metrics.planSeconds.Observe(time.Since(began).Seconds())
 	if err != nil {
 		e.countError(ComponentCapacity, ReasonPlan)
 		return fmt.Errorf("plan replicas: %w", err)
 	}
 	e.deps.Store.Put(Snapshot{
-		Workload:        e.cfg.Name,
-		Metric:          e.cfg.Metric,
-		Model:           e.active,
-		ConfiguredModel: e.cfg.Model,
-		GeneratedAt:     now,
-		StepSeconds:     step.Seconds(),
-		HorizonSeconds:  time.Duration(e.cfg.Horizon).Seconds(),
-		LeadTimeSeconds: time.Duration(e.cfg.Capacity.LeadTime).Seconds(),
-		Values:          values,
-		Lower:           lower,
-		Upper:           upper,
-		LowerQuantile:   e.cfg.LowerQuantile,
-		UpperQuantile:   e.cfg.UpperQuantile,
-		Accuracy:        e.tracker.Accuracy(),
-		DesiredReplicas: plan,
-		ObservedValue:   history.Values[len(history.Values)-1],
-		ObservedAt:      history.End(),
-		Recent:          recent(history, 2*e.cfg.Steps(), time.Hour),
+		Workload:         e.cfg.Name,
+		Metric:           e.cfg.Metric,
+		Model:            e.active,
+		ConfiguredModel:  e.cfg.Model,
+		GeneratedAt:      now,
+		StepSeconds:      step.Seconds(),
+		HorizonSeconds:   time.Duration(e.cfg.Horizon).Seconds(),
+		LeadTimeSeconds:  time.Duration(e.cfg.Capacity.LeadTime).Seconds(),
+		Values:           values,
+		Lower:            lower,
+		Upper:            upper,
+		LowerQuantile:    e.cfg.LowerQuantile,
+		UpperQuantile:    e.cfg.UpperQuantile,
+		Accuracy:         e.tracker.Accuracy(),
+		DesiredReplicas:  plan.Desired,
+		ForecastReplicas: plan.Forecast,
+		ReactiveFloor:    plan.Floor,
+		DecidedBy:        string(plan.DecidedBy),
+		PlanBasis:        string(plan.Basis),
+		PlanHeadroom:     plan.Headroom,
+		ObservedValue:    observed,
+		ObservedAt:       history.End(),
+		Recent:           recent(history, 2*e.cfg.Steps(), time.Hour),
 	})
-	e.logger.Debug("Forecast published", "desired_replicas", plan[0], "observed", history.Values[len(history.Values)-1])
+	e.logger.Debug("Forecast published", "desired_replicas", plan.Desired[0], "decided_by", plan.DecidedBy, "observed", observed)
 	return nil
+}
+
+// previous returns the count the rate limits start from: the forecast's
+// own part of the last plan published, or, on the first tick after a
+// restart, the plan served before it (when the Recaller has one from within
+// a horizon), or -1: none, the planner then starts from the reactive floor.
+func (e *Engine) previous(ctx context.Context, now time.Time) int {
+	if last, ok := e.deps.Store.Get(e.cfg.Name); ok && len(last.DesiredReplicas) > 0 {
+		return last.ForecastReplicas
+	}
+	if e.recalled || e.deps.Recaller == nil {
+		return -1
+	}
+	e.recalled = true
+	n, ok, err := e.deps.Recaller.Recall(ctx, e.cfg.Name, now.Add(-time.Duration(e.cfg.Horizon)), now)
+	switch {
+	case err != nil:
+		e.logger.Warn("Cannot read back the plan served before the restart; starting from the reactive floor", "err", err)
+	case ok:
+		e.logger.Info("Starting from the plan served before the restart", "desired_replicas", n)
+		return n
+	}
+	return -1
 }
 
 // recent returns a copy of the newest points of history: n of them, or more

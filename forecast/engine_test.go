@@ -84,12 +84,14 @@ func TestEngineTick(t *testing.T) {
 		t.Fatalf("%d values and %d replicas, want 30 and 30", len(s.Values), len(s.DesiredReplicas))
 	}
 	// A constant load of 1000 needs 1000 × 1.2 / 200 = 6 pods. With no plan
-	// before, prev = min = 2 and up-max-factor 2 allows ceil(2 × 2) = 4, then
-	// ceil(4 × 2) = 8 ≥ 6, so the plan is 4, 6, 6, ...
+	// before, what the load observed needs (the same 6) stands in for it,
+	// not min_replicas climbing ×2 a tick, so the plan is 6 from the start.
 	wantPlan := slices.Repeat([]int{6}, 30)
-	wantPlan[0] = 4
-	if !slices.Equal(s.DesiredReplicas, wantPlan) {
-		t.Errorf("plan %v, want %v", s.DesiredReplicas, wantPlan)
+	if !slices.Equal(s.DesiredReplicas, wantPlan) || s.ReactiveFloor != 6 || s.ForecastReplicas != 6 {
+		t.Errorf("plan %v, floor %d, forecast's %d; want %v, 6, 6", s.DesiredReplicas, s.ReactiveFloor, s.ForecastReplicas, wantPlan)
+	}
+	if s.DecidedBy != "forecast" || s.PlanBasis != "forecast" || s.PlanHeadroom != 1.2 {
+		t.Errorf("decided by %q on %q × %v, want the forecast × 1.2", s.DecidedBy, s.PlanBasis, s.PlanHeadroom)
 	}
 	for i, v := range s.Values {
 		if v != 1000 {
@@ -106,7 +108,7 @@ func TestEngineTick(t *testing.T) {
 		t.Errorf("metric %q defaults to the query %q", s.Metric, testWorkload().Query)
 	}
 
-	// The second tick starts from the 4 served: ceil(4 × 2) = 8 ≥ 6, so 6.
+	// The second tick starts from the 6 served: 6 again.
 	if err := e.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -254,17 +256,14 @@ func TestEngineIntervalsAndAccuracy(t *testing.T) {
 						t.Errorf("tick %d: interval %d is [%v, %v]", tick, i, s.Lower[i], s.Upper[i])
 					}
 				}
-				basis := s.Values
-				if planOn == capacity.BasisUpper {
-					basis = s.Upper
-				}
 				prevPlan := -1
 				if tick > 0 {
-					prevPlan = prev.DesiredReplicas[0]
+					prevPlan = prev.ForecastReplicas
 				}
-				want, err := cfg.Capacity.Plan(basis, time.Minute, prevPlan)
-				if err != nil || !slices.Equal(s.DesiredReplicas, want) {
-					t.Errorf("tick %d: plan %v, want %v planned on the %s (err %v)", tick, s.DesiredReplicas, want, planOn, err)
+				want, err := cfg.Capacity.Plan(capacity.Input{Values: s.Values, Upper: s.Upper, Step: time.Minute,
+					Observed: s.ObservedValue, Prev: prevPlan})
+				if err != nil || !slices.Equal(s.DesiredReplicas, want.Desired) || s.PlanBasis != string(planOn) {
+					t.Errorf("tick %d: plan %v on %s, want %v planned on the %s (err %v)", tick, s.DesiredReplicas, s.PlanBasis, want.Desired, planOn, err)
 				}
 			}
 			for _, a := range s.Accuracy {

@@ -5,12 +5,23 @@ import (
 	"log/slog"
 	"reflect"
 	"sync"
+	"time"
 )
 
 // A Connector opens the Source of a workload's history, for example a
-// Prometheus server that runs the workload's query.
+// Prometheus server that runs the workload's query. A Connector that is
+// also a Recaller gives its engines the plans they served before a restart.
 type Connector interface {
 	Source(query string, logger *slog.Logger) Source
+}
+
+// A Recaller reads back the replicas a workload's plan asked for last, as
+// published before a restart (kedastral_forecast_desired_replicas), so that
+// the first plan after it starts from there.
+type Recaller interface {
+	// Recall returns the newest value published between from and to, and
+	// false when there is none.
+	Recall(ctx context.Context, workload string, from, to time.Time) (int, bool, error)
 }
 
 // Scheduler runs one Engine per configured workload, each on its own
@@ -49,11 +60,13 @@ func (s *Scheduler) Apply(cfgs []WorkloadConfig, connector Connector) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sameConnector := connector == s.connector
+	deps := s.deps
+	deps.Recaller, _ = connector.(Recaller)
 	for _, cfg := range cfgs {
 		if r, ok := s.running[cfg.Name]; ok && sameConnector && reflect.DeepEqual(r.cfg, cfg) {
 			continue
 		}
-		e, err := NewEngine(cfg, connector.Source(cfg.Query, s.deps.Logger.With("workload", cfg.Name)), s.deps)
+		e, err := NewEngine(cfg, connector.Source(cfg.Query, s.deps.Logger.With("workload", cfg.Name)), deps)
 		if err != nil {
 			return err
 		}

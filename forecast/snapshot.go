@@ -45,6 +45,25 @@ type Snapshot struct {
 	// DesiredReplicas[i] is the replica count to ask for at
 	// GeneratedAt + i·StepSeconds; DesiredReplicas[0] is what to run now.
 	DesiredReplicas []int `json:"desiredReplicas"`
+	// ForecastReplicas is DesiredReplicas[0] without the reactive floor:
+	// the forecast's own plan, which the next plan's rate limits start from.
+	ForecastReplicas int `json:"forecastReplicas"`
+	// ReactiveFloor is the replicas the load observed now needs (see
+	// capacity.Policy.ReactiveFloor), below which DesiredReplicas[0] does not
+	// go; 0 when the floor is off.
+	ReactiveFloor int `json:"reactiveFloorReplicas"`
+	// DecidedBy says what set DesiredReplicas[0]: forecast, reactive_floor,
+	// up_limit, down_limit, min_replicas or max_replicas (capacity.Decision).
+	DecidedBy string `json:"decidedBy,omitempty"`
+	// PlanBasis and PlanHeadroom are what the forecast part of the plan was
+	// made from: the forecast or the upper bound of its interval, times
+	// PlanHeadroom. With plan_on auto they are what the tuner chose.
+	PlanBasis    string  `json:"planBasis,omitempty"`
+	PlanHeadroom float64 `json:"planHeadroom,omitempty"`
+	// PlanCostRatio is, with plan_on auto, the replicas the chosen basis
+	// and headroom asked for over about the last day, over those the
+	// reactive floor alone asked for: 1.05 is 5 % more. Absent otherwise.
+	PlanCostRatio float64 `json:"planCostRatio,omitempty"`
 	// ObservedValue is the newest load observed, at ObservedAt.
 	ObservedValue float64   `json:"observedValue"`
 	ObservedAt    time.Time `json:"observedAt"`

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -420,10 +421,15 @@ func scrapeBinaries(t *testing.T) []string {
 		resp.Body.Close()
 	}
 	grpcAddr, scWeb := prometheustest.FreeAddr(t), prometheustest.FreeAddr(t)
-	// The second forecaster URL answers nothing: the source error counter
-	// exists too.
+	// The second forecaster answers 500: the source error counter exists
+	// too. (A free address could be taken by another test's server by the
+	// time the scaler dials it, and answer something else.)
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "broken", http.StatusInternalServerError)
+	}))
+	defer broken.Close()
 	proctest.Start(t, "scaler", bins["scaler"], []string{"--forecaster.url=" + fcURL,
-		"--forecaster.url=http://" + prometheustest.FreeAddr(t), "--grpc.listen-address=" + grpcAddr,
+		"--forecaster.url=" + broken.URL, "--grpc.listen-address=" + grpcAddr,
 		"--web.listen-address=" + scWeb, "--refresh-interval=100ms"}, nil)
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {

@@ -95,6 +95,17 @@ func TestSenderIntoPrometheus(t *testing.T) {
 	if got := counterValue(t, reg, "kedastral_remote_write_retries_total"); got < 3 {
 		t.Errorf("%v retries, want at least the 3 injected failures", got)
 	}
+	// A forecaster restarted now reads back the plan it served last: 6.
+	if n, ok, err := client.Recall(context.Background(), "checkout", now.Add(-30*time.Minute), now); err != nil || !ok || n != 6 {
+		t.Errorf("Recall = %d, %v, %v; want 6, true", n, ok, err)
+	}
+	// Nothing is recalled from before the window, nor for another workload.
+	if n, ok, err := client.Recall(context.Background(), "checkout", now.Add(-40*time.Minute), now.Add(-35*time.Minute)); err != nil || ok {
+		t.Errorf("Recall before the ticks = %d, %v, %v; want none", n, ok, err)
+	}
+	if n, ok, err := client.Recall(context.Background(), "cart", now.Add(-30*time.Minute), now); err != nil || ok {
+		t.Errorf("Recall of another workload = %d, %v, %v; want none", n, ok, err)
+	}
 
 	// Prometheus goes away; a tick is queued and retried until it is back.
 	prom.Stop()

@@ -25,8 +25,9 @@ import (
 )
 
 // testSnapshot is a forecast of 3 values a minute apart, made at at: 3
-// values + 3 replicas + desired + observed + generated + model info = 10
-// series remote-written (no interval, no accuracy).
+// values + 3 replicas + desired + reactive floor + floor decided + observed
+// + generated + model info = 12 series remote-written (no interval, no
+// accuracy, no plan headroom).
 func testSnapshot(workload string, at time.Time, desired int) forecast.Snapshot {
 	return forecast.Snapshot{
 		Workload: workload, Model: "baseline", GeneratedAt: at, StepSeconds: 60, HorizonSeconds: 180,
@@ -35,7 +36,7 @@ func testSnapshot(workload string, at time.Time, desired int) forecast.Snapshot 
 	}
 }
 
-const seriesPerSnapshot = 10
+const seriesPerSnapshot = 12
 
 // recorder is a remote-write endpoint that answers with the codes of
 // script, one per request (204 once it runs out), and keeps what it
@@ -342,9 +343,9 @@ func TestSenderHungEndpoint(t *testing.T) {
 func TestSenderQueueBounded(t *testing.T) {
 	rec, srv := newRecorder(t)
 	rec.hang = make(chan struct{})
-	// Room for 2 snapshots of 10 samples; the first is taken off the queue
-	// into the hung request, then 3 more come: 30 samples for 20 places,
-	// so the oldest waiting one (10 samples) is dropped.
+	// Room for 2 snapshots of 12 samples; the first is taken off the queue
+	// into the hung request, then 3 more come: 36 samples for 24 places,
+	// so the oldest waiting one (12 samples) is dropped.
 	s, reg, stop := testSender(t, srv.URL, func(c *forecast.RemoteWriteConfig) {
 		c.QueueConfig.Capacity = 2 * seriesPerSnapshot
 		c.QueueConfig.MaxSamplesPerSend = seriesPerSnapshot

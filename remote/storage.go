@@ -58,6 +58,7 @@ type Storage struct {
 	engine  *promql.Engine
 	timeout time.Duration
 	errors  *prometheus.CounterVec
+	logger  *slog.Logger
 }
 
 // OpenStorage opens (or creates) the TSDB at opts.Path, replaying its
@@ -97,7 +98,7 @@ func OpenStorage(opts StorageOptions) (*Storage, error) {
 		EnableNegativeOffset: true,
 		Parser:               parser.NewParser(parserOptions()),
 	})
-	return &Storage{db: db, engine: engine, timeout: opts.QueryTimeout, errors: opts.Errors}, nil
+	return &Storage{db: db, engine: engine, timeout: opts.QueryTimeout, errors: opts.Errors, logger: logger}, nil
 }
 
 // Appendable is where the receiver and a backfill append samples.

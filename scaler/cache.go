@@ -116,15 +116,14 @@ func (c *Cache) refresh(ctx context.Context, workload string, e *entry) {
 		case err == nil:
 			e.plan.Store(&p)
 		case errors.Is(err, ErrNotFound):
-			e.plan.Store(nil)
-			if c.opts.Age != nil {
-				c.opts.Age.DeleteLabelValues(workload)
-			}
+			// A forecaster that restarts has no plan until its first
+			// tick, and Prometheus drops a stopped forecaster's series:
+			// the last plan stays, and runs out at its horizon.
 		case ctx.Err() != nil:
 			return
 		default:
-			// The last plan stays; it goes stale by itself.
-			logger.Warn("Cannot read the forecast; the last one stays until it is stale", "err", err)
+			// The last plan stays; it runs out at its horizon.
+			logger.Warn("Cannot read the forecast; the last plan stays until its horizon", "err", err)
 		}
 		if c.opts.Age != nil {
 			if p := e.plan.Load(); p != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,13 +99,16 @@ func TestPrometheusSource(t *testing.T) {
 	}{
 		{
 			// topk(1, generated) picks b (now−15s > now−1m); b's desired
-			// there is 6. a's 9, though larger, is not taken: not max().
+			// there is 6, then 7 at horizon 1m. a's 9, though larger, is not
+			// taken: not max().
 			name: "the freshest replica wins", workload: "checkout",
-			want: Plan{Desired: 6, GeneratedAt: now.Add(-15 * time.Second)},
+			want: Plan{Desired: 6, GeneratedAt: now.Add(-15 * time.Second), Step: time.Minute, Horizon: 2 * time.Minute,
+				Steps: []PlanStep{{0, 6}, {time.Minute, 7}}},
 		},
 		{
 			name: "a single replica", workload: "search",
-			want: Plan{Desired: 3, GeneratedAt: now.Add(-2 * time.Minute)},
+			want: Plan{Desired: 3, GeneratedAt: now.Add(-2 * time.Minute), Step: time.Minute, Horizon: 2 * time.Minute,
+				Steps: []PlanStep{{0, 3}, {time.Minute, 4}}},
 		},
 		{name: "no series", workload: "cart", wantErr: ErrNotFound},
 		{
@@ -124,8 +128,8 @@ func TestPrometheusSource(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Desired != tc.want.Desired || !got.GeneratedAt.Equal(tc.want.GeneratedAt) {
-				t.Errorf("Fetch = %d at %s, want %d at %s", got.Desired, got.GeneratedAt.UTC(), tc.want.Desired, tc.want.GeneratedAt.UTC())
+			if !samePlan(got, tc.want) {
+				t.Errorf("Fetch = %+v, want %+v", got, tc.want)
 			}
 		})
 	}
@@ -140,9 +144,19 @@ func TestPrometheusSource(t *testing.T) {
 		if got := h.getMetrics(t, workloadMD("checkout")); got != 6 {
 			t.Errorf("GetMetrics = %d, want 6", got)
 		}
-		// staleAfter=10s: 15 s > 10 s.
+		// staleAfter=10s: 15 s > 10 s, stale, but within its horizon: its
+		// count for now, horizon 0s, 6.
+		if got := h.getMetrics(t, workloadMD("checkout", KeyStaleAfter, "10s")); got != 6 {
+			t.Errorf("GetMetrics with staleAfter=10s = %d, want 6", got)
+		}
+		// A minute later, horizon 1m: 7; two, past the 2m horizon: defaultMin.
+		h.clock.Set(now.Add(time.Minute))
+		if got := h.getMetrics(t, workloadMD("checkout", KeyStaleAfter, "10s")); got != 7 {
+			t.Errorf("a minute later: GetMetrics = %d, want 7", got)
+		}
+		h.clock.Set(now.Add(2 * time.Minute))
 		if got := h.getMetrics(t, workloadMD("checkout", KeyStaleAfter, "10s")); got != 2 {
-			t.Errorf("GetMetrics with staleAfter=10s = %d, want 2", got)
+			t.Errorf("past the horizon: GetMetrics = %d, want defaultMin 2", got)
 		}
 	})
 }
@@ -165,10 +179,16 @@ func TestPrometheusDown(t *testing.T) {
 	}
 }
 
+// samePlan reports whether two plans are equal, their times by Equal.
+func samePlan(a, b Plan) bool {
+	return a.Desired == b.Desired && a.GeneratedAt.Equal(b.GeneratedAt) && a.Step == b.Step &&
+		a.Horizon == b.Horizon && slices.Equal(a.Steps, b.Steps)
+}
+
 // fakePrometheusAPI answers instant queries: desired for the query of the
-// desired replicas, generated for that of the forecast's time, each a
-// whole /api/v1/query answer.
-func fakePrometheusAPI(t *testing.T, desired, generated string) string {
+// desired replicas, replicas for that of the plan by horizon, generated
+// for that of the forecast's time, each a whole /api/v1/query answer.
+func fakePrometheusAPI(t *testing.T, desired, replicas, generated string) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil || r.URL.Path != "/api/v1/query" {
@@ -176,7 +196,10 @@ func fakePrometheusAPI(t *testing.T, desired, generated string) string {
 			return
 		}
 		body := generated
-		if strings.Contains(r.Form.Get("query"), "kedastral_forecast_desired_replicas") {
+		switch q := r.Form.Get("query"); {
+		case strings.Contains(q, "kedastral_forecast_replicas"):
+			body = replicas
+		case strings.Contains(q, "kedastral_forecast_desired_replicas"):
 			body = desired
 		}
 		if code, ok := strings.CutPrefix(body, "HTTP "); ok {
@@ -200,20 +223,69 @@ func vector(v string) string {
 
 const emptyVector = `{"status":"success","data":{"resultType":"vector","result":[]}}`
 
+// byHorizon is an instant-query answer of one sample per horizon: pairs
+// of a horizon label and a value.
+func byHorizon(pairs ...string) string {
+	var samples []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		samples = append(samples, `{"metric":{"horizon":"`+pairs[i]+`"},"value":[1772366400,"`+pairs[i+1]+`"]}`)
+	}
+	return `{"status":"success","data":{"resultType":"vector","result":[` + strings.Join(samples, ",") + `]}}`
+}
+
 // TestPrometheusAnswers checks what the Prometheus source makes of each
 // answer, from a fake Prometheus API.
 func TestPrometheusAnswers(t *testing.T) {
 	// 1772366400 is t0, 2026-03-01T12:00:00Z; .25 s is exact in binary.
 	for _, tc := range []struct {
-		name               string
-		desired, generated string
-		want               Plan
-		wantErr            error
-		reason             string
+		name                         string
+		desired, replicas, generated string
+		want                         Plan
+		wantErr                      error
+		// reason is the source error Fetch fails with; counted, one the
+		// plan's horizons are refused with while the plan for now stands.
+		reason, counted string
 	}{
 		{
 			name: "a plan", desired: vector("6"), generated: vector("1772366400.25"),
 			want: Plan{Desired: 6, GeneratedAt: t0.Add(250 * time.Millisecond)},
+		},
+		{
+			// Sorted by horizon, whatever the order of the answer; the step
+			// is the smallest gap, 1m, and the plan reaches 2m + 1m.
+			name: "a plan and its horizons", desired: vector("6"), generated: vector("1772366400"),
+			replicas: byHorizon("1m", "7", "0s", "6", "2m", "9"),
+			want: Plan{Desired: 6, GeneratedAt: t0, Step: time.Minute, Horizon: 3 * time.Minute,
+				Steps: []PlanStep{{0, 6}, {time.Minute, 7}, {2 * time.Minute, 9}}},
+		},
+		{
+			// Thinned horizons: 0s, 5m, 29m. The step is the smallest gap, 5m.
+			name: "thinned horizons", desired: vector("6"), generated: vector("1772366400"),
+			replicas: byHorizon("0s", "6", "5m", "8", "29m", "4"),
+			want: Plan{Desired: 6, GeneratedAt: t0, Step: 5 * time.Minute, Horizon: 34 * time.Minute,
+				Steps: []PlanStep{{0, 6}, {5 * time.Minute, 8}, {29 * time.Minute, 4}}},
+		},
+		{
+			// Without horizon 0s the horizons cannot be placed: the plan for
+			// now only.
+			name: "no horizon 0s", desired: vector("6"), generated: vector("1772366400"),
+			replicas: byHorizon("1m", "7", "2m", "9"),
+			want:     Plan{Desired: 6, GeneratedAt: t0},
+		},
+		{
+			name: "a horizon that is not a duration", desired: vector("6"), generated: vector("1772366400"),
+			replicas: byHorizon("0s", "6", "soon", "7"),
+			want:     Plan{Desired: 6, GeneratedAt: t0}, counted: "invalid",
+		},
+		{
+			name: "a NaN count at a horizon", desired: vector("6"), generated: vector("1772366400"),
+			replicas: byHorizon("0s", "6", "1m", "NaN"),
+			want:     Plan{Desired: 6, GeneratedAt: t0}, counted: "invalid",
+		},
+		{
+			name: "the horizons' query fails", desired: vector("6"), generated: vector("1772366400"),
+			replicas: "HTTP 503 too many queries",
+			want:     Plan{Desired: 6, GeneratedAt: t0}, counted: "query",
 		},
 		{name: "zero replicas", desired: vector("0"), generated: vector("1772366400"), want: Plan{Desired: 0, GeneratedAt: t0}},
 		{name: "no desired series", desired: emptyVector, generated: vector("1772366400"), wantErr: ErrNotFound},
@@ -239,10 +311,13 @@ func TestPrometheusAnswers(t *testing.T) {
 		},
 		{name: "Prometheus error", desired: "HTTP 503 too many queries", generated: vector("1772366400"), reason: "query"},
 	} {
+		if tc.replicas == "" {
+			tc.replicas = emptyVector
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewRegistry()
 			metrics := NewMetrics(reg)
-			src, err := NewPrometheus(fakePrometheusAPI(t, tc.desired, tc.generated), &http.Client{}, metrics.SourceErrors)
+			src, err := NewPrometheus(fakePrometheusAPI(t, tc.desired, tc.replicas, tc.generated), &http.Client{}, metrics.SourceErrors)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -264,11 +339,16 @@ func TestPrometheusAnswers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got.Desired != tc.want.Desired || !got.GeneratedAt.Equal(tc.want.GeneratedAt) {
-					t.Errorf("Fetch = %d at %s, want %d at %s", got.Desired, got.GeneratedAt.UTC(), tc.want.Desired, tc.want.GeneratedAt.UTC())
+				if !samePlan(got, tc.want) {
+					t.Errorf("Fetch = %+v, want %+v", got, tc.want)
 				}
 			}
-			if tc.reason == "" && len(errs) != 0 {
+			switch {
+			case tc.counted != "":
+				if len(errs) != 1 || errs[tc.counted] != 1 {
+					t.Errorf("source errors %v, want %s: 1", errs, tc.counted)
+				}
+			case tc.reason == "" && len(errs) != 0:
 				t.Errorf("source errors %v, want none", errs)
 			}
 		})

@@ -16,10 +16,17 @@ import (
 // value is the replica count.
 const MetricName = "desired_replicas"
 
-// Reasons of kedastral_scaler_snapshot_stale_total{reason}.
+// Reasons of kedastral_scaler_snapshot_stale_total{reason}: why an answer
+// was not the fresh plan's desired replicas.
 const (
+	// fallbackStale: the plan is older than staleAfter; the answer is its
+	// count for now.
+	fallbackStale = "stale"
+	// fallbackExpired: the plan's horizon has run out; the answer is
+	// defaultMin.
+	fallbackExpired = "expired"
+	// fallbackMissing: there is no plan; the answer is defaultMin.
 	fallbackMissing = "missing"
-	fallbackStale   = "stale"
 )
 
 // Metrics are the scaler's own series.
@@ -41,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"method", "status"}),
 		stale: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "kedastral_scaler_snapshot_stale_total",
-			Help: "Answers that fell back to the default replicas: the forecast was missing or older than stale-after.",
+			Help: "Answers not made from a fresh plan, by reason: stale (older than stale-after: its count for now), expired (past its horizon: defaultMin), missing (no plan: defaultMin).",
 		}, []string{"reason"}),
 		returned: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kedastral_scaler_returned_replicas",
@@ -56,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Age of the cached forecast of the workload at its last refresh.",
 		}, []string{"workload"}),
 	}
-	for _, r := range []string{fallbackMissing, fallbackStale} {
+	for _, r := range []string{fallbackStale, fallbackExpired, fallbackMissing} {
 		m.stale.WithLabelValues(r)
 	}
 	return m
@@ -81,22 +88,31 @@ func NewServer(cache *Cache, defaults Defaults, metrics *Metrics, poll time.Dura
 // answer is the scaler's view of one workload now.
 type answer struct {
 	replicas int
-	active   bool
-	// fallback is why the default was answered, "" for a fresh plan.
+	// fallback is why the answer is not the fresh plan's, "" when it is.
 	fallback string
 }
 
-// decide returns what to answer for md: the fresh plan's replicas, or the
-// default when the plan is missing or stale (fallback then says why).
+// active reports whether KEDA should keep the workload scaled up: exactly
+// when the answer asks for replicas, so that an outage that answers
+// defaultMin > 0 never scales a workload to zero.
+func (a answer) active() bool { return a.replicas > 0 }
+
+// decide returns what to answer for md: the fresh plan's desired replicas;
+// a stale plan's count for now while its horizon lasts; otherwise the
+// default (fallback then says why).
 func (s *Server) decide(md Metadata) answer {
 	p, ok := s.cache.Get(md.Workload)
-	switch {
-	case !ok:
+	if !ok {
 		return answer{replicas: md.DefaultMin, fallback: fallbackMissing}
-	case s.now().Sub(p.GeneratedAt) > md.StaleAfter:
-		return answer{replicas: md.DefaultMin, fallback: fallbackStale}
 	}
-	return answer{replicas: p.Desired, active: p.Desired > 0}
+	now := s.now()
+	if now.Sub(p.GeneratedAt) <= md.StaleAfter {
+		return answer{replicas: p.Desired}
+	}
+	if n, ok := p.At(now); ok {
+		return answer{replicas: n, fallback: fallbackStale}
+	}
+	return answer{replicas: md.DefaultMin, fallback: fallbackExpired}
 }
 
 // count records a fallback answer in kedastral_scaler_snapshot_stale_total.
@@ -118,14 +134,14 @@ func (s *Server) metadata(ref *externalscaler.ScaledObjectRef) (Metadata, error)
 	return md, nil
 }
 
-// IsActive reports whether the workload's fresh plan wants any replica; a
-// missing or stale plan is inactive.
+// IsActive reports whether the answer GetMetrics would give now is above
+// zero.
 func (s *Server) IsActive(_ context.Context, ref *externalscaler.ScaledObjectRef) (*externalscaler.IsActiveResponse, error) {
 	md, err := s.metadata(ref)
 	if err != nil {
 		return nil, err
 	}
-	return &externalscaler.IsActiveResponse{Result: s.count(s.decide(md)).active}, nil
+	return &externalscaler.IsActiveResponse{Result: s.count(s.decide(md)).active()}, nil
 }
 
 // StreamIsActive sends the activity at once and then whenever it changes,
@@ -139,8 +155,8 @@ func (s *Server) StreamIsActive(ref *externalscaler.ScaledObjectRef, stream grpc
 	defer ticker.Stop()
 	last, first := false, true
 	for {
-		if a := s.decide(md); first || a.active != last {
-			active := s.count(a).active
+		if a := s.decide(md); first || a.active() != last {
+			active := s.count(a).active()
 			if err := stream.Send(&externalscaler.IsActiveResponse{Result: active}); err != nil {
 				return err
 			}
@@ -169,8 +185,8 @@ func metricSpec() *externalscaler.GetMetricSpecResponse {
 }
 
 // GetMetrics returns the replicas to run now: desiredReplicas[0] of the
-// fresh plan, or the default when it is missing or stale. Both the int and
-// the float fields are set.
+// fresh plan, a stale plan's count for now until its horizon, or the
+// default. Both the int and the float fields are set.
 func (s *Server) GetMetrics(_ context.Context, req *externalscaler.GetMetricsRequest) (*externalscaler.GetMetricsResponse, error) {
 	md, err := s.metadata(req.GetScaledObjectRef())
 	if err != nil {

@@ -22,30 +22,43 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func TestGetMetrics(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		// age is t0 − generatedAt of the forecaster's plan; with desired
-		// nil the forecaster answers 404.
+		// age is t0 − generatedAt of the forecaster's plan, a step of a
+		// minute; with desired nil the forecaster answers 404.
 		age      time.Duration
 		desired  []int
 		defaults Defaults
 		md       map[string]string
 		want     int64
 		active   bool
-		// missing and stale are kedastral_scaler_snapshot_stale_total
+		// The counts of kedastral_scaler_snapshot_stale_total by reason
 		// after one GetMetrics and one IsActive.
-		missing, stale int
+		stale, expired, missing int
 	}{
 		{
 			name: "fresh plan: desired[0]=8 is served", age: 15 * time.Second, desired: []int{8, 9, 10},
 			md: workloadMD("checkout"), want: 8, active: true,
 		},
 		{
-			// 10m > 2m: stale; both calls fall back and count.
-			name: "stale plan: 10m old, stale after 2m", age: 10 * time.Minute, desired: []int{8, 9, 10},
-			md: workloadMD("checkout"), want: 2, stale: 2,
+			// 3m30s > 2m: stale, but within its 5m horizon: the count for
+			// minute floor(3.5) = 3, desired[3] = 11.
+			name: "stale plan within its horizon: its count for now", age: 3*time.Minute + 30*time.Second, desired: []int{8, 9, 10, 11, 12},
+			md: workloadMD("checkout"), want: 11, active: true, stale: 2,
+		},
+		{
+			// desired[2] = 0: a stale plan that plans no replica now is
+			// inactive, as the fresh one would be.
+			name: "stale plan's zero", age: 2*time.Minute + 30*time.Second, desired: []int{5, 5, 0, 0},
+			md: workloadMD("checkout"), want: 0, stale: 2,
+		},
+		{
+			// 10m ≥ the 3m horizon: the plan has run out, defaultMin 2,
+			// which is active: an outage never scales to zero.
+			name: "plan past its horizon: defaultMin", age: 10 * time.Minute, desired: []int{8, 9, 10},
+			md: workloadMD("checkout"), want: 2, active: true, expired: 2,
 		},
 		{
 			name: "unknown workload: the forecaster answers 404", desired: nil,
-			md: workloadMD("checkout"), want: 2, missing: 2,
+			md: workloadMD("checkout"), want: 2, active: true, missing: 2,
 		},
 		{
 			// Stale means older than staleAfter: 2m is not > 2m.
@@ -53,8 +66,9 @@ func TestGetMetrics(t *testing.T) {
 			md: workloadMD("checkout"), want: 8, active: true,
 		},
 		{
-			name: "one nanosecond past staleAfter is stale", age: 2*time.Minute + time.Nanosecond, desired: []int{8},
-			md: workloadMD("checkout"), want: 2, stale: 2,
+			// A plan of one minute: 2m + 1ns is stale and past it.
+			name: "one nanosecond past staleAfter, past the horizon", age: 2*time.Minute + time.Nanosecond, desired: []int{8},
+			md: workloadMD("checkout"), want: 2, active: true, expired: 2,
 		},
 		{
 			// 10m ≤ 15m.
@@ -62,8 +76,8 @@ func TestGetMetrics(t *testing.T) {
 			md: workloadMD("checkout", KeyStaleAfter, "15m"), want: 8, active: true,
 		},
 		{
-			name: "per-object defaultMin=5 is the fallback of a stale plan", age: 10 * time.Minute, desired: []int{8},
-			md: workloadMD("checkout", KeyDefaultMin, "5"), want: 5, stale: 2,
+			name: "per-object defaultMin=5 is the fallback of a plan past its horizon", age: 10 * time.Minute, desired: []int{8},
+			md: workloadMD("checkout", KeyDefaultMin, "5"), want: 5, active: true, expired: 2,
 		},
 		{
 			name: "per-object defaultMin=0 is the fallback of a missing plan", desired: nil,
@@ -106,11 +120,12 @@ func TestGetMetrics(t *testing.T) {
 # HELP kedastral_scaler_returned_replicas Replicas last returned to KEDA for the workload.
 # TYPE kedastral_scaler_returned_replicas gauge
 kedastral_scaler_returned_replicas{workload="checkout"} %d
-# HELP kedastral_scaler_snapshot_stale_total Answers that fell back to the default replicas: the forecast was missing or older than stale-after.
+# HELP kedastral_scaler_snapshot_stale_total Answers not made from a fresh plan, by reason: stale (older than stale-after: its count for now), expired (past its horizon: defaultMin), missing (no plan: defaultMin).
 # TYPE kedastral_scaler_snapshot_stale_total counter
+kedastral_scaler_snapshot_stale_total{reason="expired"} %d
 kedastral_scaler_snapshot_stale_total{reason="missing"} %d
 kedastral_scaler_snapshot_stale_total{reason="stale"} %d
-`, tc.want, tc.missing, tc.stale)
+`, tc.want, tc.expired, tc.missing, tc.stale)
 			if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want),
 				"kedastral_scaler_returned_replicas", "kedastral_scaler_snapshot_stale_total"); err != nil {
 				t.Error(err)
@@ -211,6 +226,28 @@ func TestMalformedSnapshots(t *testing.T) {
 			reason: "invalid",
 		},
 		{
+			name: "a negative count ahead",
+			bad: func(tb testing.TB, w string, at time.Time) reply {
+				return fresh(tb, w, at, 3, -1)
+			},
+			reason: "invalid",
+		},
+		{
+			name: "negative stepSeconds",
+			bad: func(_ testing.TB, w string, at time.Time) reply {
+				return reply{body: fmt.Sprintf(`{"workload":%q,"generatedAt":%q,"stepSeconds":-60,"desiredReplicas":[4]}`, w, at.Format(time.RFC3339Nano))}
+			},
+			reason: "invalid",
+		},
+		{
+			// Past a week: a duration that would overflow.
+			name: "huge stepSeconds",
+			bad: func(_ testing.TB, w string, at time.Time) reply {
+				return reply{body: fmt.Sprintf(`{"workload":%q,"generatedAt":%q,"stepSeconds":1e300,"desiredReplicas":[4]}`, w, at.Format(time.RFC3339Nano))}
+			},
+			reason: "invalid",
+		},
+		{
 			name: "missing generatedAt",
 			bad: func(_ testing.TB, w string, _ time.Time) reply {
 				return reply{body: fmt.Sprintf(`{"workload":%q,"desiredReplicas":[4]}`, w)}
@@ -249,18 +286,20 @@ func TestMalformedSnapshots(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeForecaster(t)
 			now := time.Now()
-			f.set("good", fresh(t, "good", now, 5))
+			// A plan of 5, 5, 5, 4 replicas a minute apart.
+			f.set("good", fresh(t, "good", now, 5, 5, 5, 4))
 			f.set("never", tc.bad(t, "never", now))
 			h := startScaler(t, []string{f.URL()}, harnessOptions{httpTimeout: tc.httpTimeout})
 			waitLoaded(t, h.cache, "good")
 			waitLoaded(t, h.cache, "never")
 
-			// Never a usable answer: defaultMin, inactive, "missing".
+			// Never a usable answer: defaultMin, "missing"; active, since
+			// defaultMin 2 > 0.
 			if got := h.getMetrics(t, workloadMD("never")); got != 2 {
 				t.Errorf("never-good workload: GetMetrics = %d, want defaultMin 2", got)
 			}
-			if h.isActive(t, workloadMD("never")) {
-				t.Error("never-good workload: IsActive = true, want false")
+			if !h.isActive(t, workloadMD("never")) {
+				t.Error("never-good workload: IsActive = false, want true (defaultMin 2 > 0)")
 			}
 
 			// A good plan, then bad answers: the good plan stays.
@@ -275,10 +314,16 @@ func TestMalformedSnapshots(t *testing.T) {
 			if !h.isActive(t, workloadMD("good")) {
 				t.Error("after a bad answer: IsActive = false, want true (the last good plan wants 5)")
 			}
-			// ... until it is stale: 2m1s later it is older than 2m.
-			h.clock.Advance(2*time.Minute + time.Second)
-			if got := h.getMetrics(t, workloadMD("good")); got != 2 {
-				t.Errorf("last good plan gone stale: GetMetrics = %d, want defaultMin 2", got)
+			// Stale 2m1s later, it is followed: 5 for minute 2, 4 for minute 3;
+			// at minute 4 it has run out: defaultMin 2.
+			for _, step := range []struct {
+				advance time.Duration
+				want    int64
+			}{{2*time.Minute + time.Second, 5}, {time.Minute, 4}, {time.Minute, 2}} {
+				h.clock.Advance(step.advance)
+				if got := h.getMetrics(t, workloadMD("good")); got != step.want {
+					t.Errorf("last good plan gone stale, %s later: GetMetrics = %d, want %d", step.advance, got, step.want)
+				}
 			}
 
 			errs := counterValues(t, h.reg, "kedastral_scaler_source_errors_total", "reason")
@@ -294,34 +339,40 @@ func TestMalformedSnapshots(t *testing.T) {
 			if sources := counterValues(t, h.reg, "kedastral_scaler_source_errors_total", "source"); len(sources) != 1 || sources["forecaster"] == 0 {
 				t.Errorf("source errors by source: %v, want forecaster only", sources)
 			}
-			// "never": GetMetrics and IsActive, missing; "good": one GetMetrics, stale.
+			// "never": GetMetrics and IsActive, missing; "good": two stale
+			// answers, then one past the horizon.
 			fallbacks := counterValues(t, h.reg, "kedastral_scaler_snapshot_stale_total", "reason")
-			if fallbacks["missing"] != 2 || fallbacks["stale"] != 1 {
-				t.Errorf("fallbacks %v, want missing 2 and stale 1", fallbacks)
+			if fallbacks["missing"] != 2 || fallbacks["stale"] != 2 || fallbacks["expired"] != 1 {
+				t.Errorf("fallbacks %v, want missing 2, stale 2 and expired 1", fallbacks)
 			}
 		})
 	}
 }
 
-// TestWorkloadRemoved: a forecaster that stops forecasting a workload
-// answers 404, which is not an error: the plan is dropped at once.
+// TestWorkloadRemoved: a forecaster that stops forecasting a workload (or
+// restarts, and has not forecast it yet) answers 404, which is not an
+// error: the last plan stays and runs out at its horizon.
 func TestWorkloadRemoved(t *testing.T) {
 	f := newFakeForecaster(t)
-	f.set("checkout", fresh(t, "checkout", time.Now(), 6))
+	f.set("checkout", fresh(t, "checkout", time.Now(), 6, 6, 6))
 	h := startScaler(t, []string{f.URL()}, harnessOptions{})
 	waitLoaded(t, h.cache, "checkout")
 	if got := h.getMetrics(t, workloadMD("checkout")); got != 6 {
 		t.Fatalf("GetMetrics = %d, want 6", got)
 	}
 	f.refreshed(t, "checkout", f.remove("checkout"))
+	if got := h.getMetrics(t, workloadMD("checkout")); got != 6 {
+		t.Errorf("after the 404: GetMetrics = %d, want the last plan's 6", got)
+	}
+	h.clock.Advance(3 * time.Minute) // the plan's 3m horizon
 	if got := h.getMetrics(t, workloadMD("checkout")); got != 2 {
-		t.Errorf("after the 404: GetMetrics = %d, want defaultMin 2", got)
+		t.Errorf("after the plan's horizon: GetMetrics = %d, want defaultMin 2", got)
 	}
 	if errs := counterValues(t, h.reg, "kedastral_scaler_source_errors_total", "reason"); len(errs) != 0 {
 		t.Errorf("source errors %v, want none: a 404 is an answer", errs)
 	}
-	if got := testutil.ToFloat64(h.metrics.stale.WithLabelValues("missing")); got != 1 {
-		t.Errorf("missing fallbacks %v, want 1", got)
+	if got := testutil.ToFloat64(h.metrics.stale.WithLabelValues("expired")); got != 1 {
+		t.Errorf("expired fallbacks %v, want 1", got)
 	}
 }
 
@@ -567,10 +618,13 @@ func TestStreamIsActive(t *testing.T) {
 		recv(true, "0 → 6 replicas")
 		f.set("checkout", fresh(t, "checkout", now, 0))
 		recv(false, "6 → 0 replicas")
-		f.set("checkout", fresh(t, "checkout", now, 3))
+		f.set("checkout", fresh(t, "checkout", now, 3, 3, 0, 0))
 		recv(true, "0 → 3 replicas")
-		// The plan of 3 goes stale: inactive.
-		h.clock.Advance(5 * time.Minute)
-		recv(false, "stale")
+		// The plan goes stale and is followed: 0 replicas at minute 2.
+		h.clock.Advance(2*time.Minute + 30*time.Second)
+		recv(false, "a stale plan's 0 for now")
+		// It runs out at minute 4: defaultMin 2, active.
+		h.clock.Advance(2 * time.Minute)
+		recv(true, "the plan ran out: defaultMin 2")
 	})
 }

@@ -1,6 +1,7 @@
 package scaler
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -17,13 +19,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 )
-
-// Plan is what a source knows of a workload's forecast: the replicas to run
-// now and when the forecast was made.
-type Plan struct {
-	Desired     int
-	GeneratedAt time.Time
-}
 
 // ErrNotFound is a source's answer when it has no forecast for the
 // workload.
@@ -55,6 +50,13 @@ func (e *sourceError) Unwrap() error { return e.err }
 
 // maxSnapshotBytes bounds a /forecast/current answer read.
 const maxSnapshotBytes = 4 << 20
+
+// maxStepSeconds bounds a snapshot's step: a week, far past any forecast
+// step, and small enough not to overflow a time.Duration.
+const maxStepSeconds = 7 * 24 * 3600
+
+// maxHorizonSeconds bounds how far a snapshot plans: a year.
+const maxHorizonSeconds = 366 * 24 * 3600
 
 // Forecasters reads /forecast/current of one or more forecasters (shards,
 // HA replicas) and keeps the freshest answer.
@@ -132,6 +134,7 @@ func (f *Forecasters) Fetch(ctx context.Context, workload string) (Plan, error) 
 type snapshotJSON struct {
 	Workload        string    `json:"workload"`
 	GeneratedAt     time.Time `json:"generatedAt"`
+	StepSeconds     float64   `json:"stepSeconds"`
 	DesiredReplicas []int     `json:"desiredReplicas"`
 }
 
@@ -156,14 +159,28 @@ func (f *Forecasters) fetchOne(ctx context.Context, base, workload string) (Plan
 	case resp.StatusCode != http.StatusOK:
 		return Plan{}, &sourceError{reasonStatus, fmt.Errorf("forecaster %s answered %s", base, resp.Status)}
 	}
+	p, err := decodeSnapshot(body, workload)
+	if err != nil {
+		var se *sourceError
+		if errors.As(err, &se) {
+			se.err = fmt.Errorf("forecaster %s: %w", base, se.err)
+		}
+		return Plan{}, err
+	}
+	return p, nil
+}
+
+// decodeSnapshot reads the plan of workload from a /forecast/current body;
+// its errors are *sourceError.
+func decodeSnapshot(body []byte, workload string) (Plan, error) {
 	var s snapshotJSON
 	if err := json.Unmarshal(body, &s); err != nil {
-		return Plan{}, &sourceError{reasonBadBody, fmt.Errorf("forecaster %s: snapshot is not JSON: %w", base, err)}
+		return Plan{}, &sourceError{reasonBadBody, fmt.Errorf("snapshot is not JSON: %w", err)}
 	}
 	if err := s.check(workload); err != nil {
-		return Plan{}, &sourceError{reasonInvalid, fmt.Errorf("forecaster %s: %w", base, err)}
+		return Plan{}, &sourceError{reasonInvalid, err}
 	}
-	return Plan{Desired: s.DesiredReplicas[0], GeneratedAt: s.GeneratedAt}, nil
+	return densePlan(s.DesiredReplicas, s.GeneratedAt, time.Duration(s.StepSeconds*float64(time.Second))), nil
 }
 
 // check refuses a snapshot the scaler cannot act on.
@@ -173,10 +190,17 @@ func (s snapshotJSON) check(workload string) error {
 		return fmt.Errorf("snapshot is of workload %q, not %q", s.Workload, workload)
 	case len(s.DesiredReplicas) == 0:
 		return errors.New("snapshot has no desiredReplicas")
-	case s.DesiredReplicas[0] < 0:
-		return fmt.Errorf("snapshot plans %d replicas", s.DesiredReplicas[0])
 	case s.GeneratedAt.IsZero():
 		return errors.New("snapshot has no generatedAt")
+	case !(s.StepSeconds >= 0 && s.StepSeconds <= maxStepSeconds):
+		return fmt.Errorf("snapshot has a step of %v seconds", s.StepSeconds)
+	case float64(len(s.DesiredReplicas))*s.StepSeconds > maxHorizonSeconds:
+		return fmt.Errorf("snapshot plans %d steps of %v seconds, past a year", len(s.DesiredReplicas), s.StepSeconds)
+	}
+	for i, r := range s.DesiredReplicas {
+		if r < 0 {
+			return fmt.Errorf("snapshot plans %d replicas at step %d", r, i)
+		}
 	}
 	return nil
 }
@@ -197,12 +221,12 @@ func NewPrometheus(address string, client *http.Client, errors *prometheus.Count
 	return &Prometheus{api: v1.NewAPI(c), errors: errors}, nil
 }
 
-// Fetch runs the freshest-replica query of docs/remote-write.md, and reads
-// when that forecast was made.
+// Fetch runs the freshest-replica query of docs/remote-write.md, reads when
+// that forecast was made, and the plan it published for each horizon.
 func (p *Prometheus) Fetch(ctx context.Context, workload string) (Plan, error) {
 	sel := "{workload=" + strconv.Quote(workload) + "}"
-	desired, err := p.scalar(ctx, "max(kedastral_forecast_desired_replicas"+sel+
-		" and on (replica) topk(1, kedastral_forecast_generated_timestamp_seconds"+sel+"))")
+	freshest := " and on (replica) topk(1, kedastral_forecast_generated_timestamp_seconds" + sel + ")"
+	desired, err := p.scalar(ctx, "max(kedastral_forecast_desired_replicas"+sel+freshest+")")
 	if err != nil || desired == nil {
 		return Plan{}, err
 	}
@@ -216,7 +240,58 @@ func (p *Prometheus) Fetch(ctx context.Context, workload string) (Plan, error) {
 		return Plan{}, &sourceError{reasonInvalid, fmt.Errorf("prometheus: desired replicas %v generated at %v", d, g)}
 	}
 	sec := int64(g)
-	return Plan{Desired: int(d), GeneratedAt: time.Unix(sec, int64((g-float64(sec))*1e9))}, nil
+	plan := Plan{Desired: int(d), GeneratedAt: time.Unix(sec, int64((g-float64(sec))*1e9))}
+	// Without the counts ahead, the plan for now still stands: only
+	// holding it when the forecaster stops is lost.
+	plan.Steps = p.steps(ctx, "max by (horizon) (kedastral_forecast_replicas"+sel+freshest+")")
+	if len(plan.Steps) > 0 {
+		plan.Step = stepOf(plan.Steps)
+		plan.Horizon = plan.Steps[len(plan.Steps)-1].Offset + plan.Step
+	}
+	return plan, nil
+}
+
+// steps runs the query of a plan's counts by horizon and returns them
+// sorted, the first at horizon 0s; nil when there are none, or a horizon
+// or count is not usable (counted in kedastral_scaler_source_errors_total).
+func (p *Prometheus) steps(ctx context.Context, query string) []PlanStep {
+	v, _, _, err := p.api.Query(ctx, query, time.Now())
+	if err != nil {
+		p.errors.WithLabelValues("prometheus", reasonQuery).Inc()
+		return nil
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		p.errors.WithLabelValues("prometheus", reasonBadBody).Inc()
+		return nil
+	}
+	steps := make([]PlanStep, 0, len(vec))
+	for _, s := range vec {
+		h, err := model.ParseDuration(string(s.Metric["horizon"]))
+		r := float64(s.Value)
+		if err != nil || !(r >= 0 && r <= float64(1<<31)) {
+			p.errors.WithLabelValues("prometheus", reasonInvalid).Inc()
+			return nil
+		}
+		steps = append(steps, PlanStep{Offset: time.Duration(h), Replicas: int(r)})
+	}
+	slices.SortFunc(steps, func(a, b PlanStep) int { return cmp.Compare(a.Offset, b.Offset) })
+	if len(steps) == 0 || steps[0].Offset != 0 {
+		return nil
+	}
+	return steps
+}
+
+// stepOf returns the smallest time between two counts: the forecaster's
+// step, unless every horizon is thinned; 0 for one count.
+func stepOf(steps []PlanStep) time.Duration {
+	var step time.Duration
+	for i := 1; i < len(steps); i++ {
+		if d := steps[i].Offset - steps[i-1].Offset; step == 0 || d < step {
+			step = d
+		}
+	}
+	return step
 }
 
 // scalar runs an instant query that yields at most one value: nil and

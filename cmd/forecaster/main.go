@@ -26,6 +26,7 @@ import (
 
 	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/cli"
 	"github.com/HatiCode/kedastral/remote"
 )
 
@@ -93,6 +94,10 @@ func runForecaster(args []string, stderr io.Writer) int {
 	})
 	sender := remote.NewSender(remote.SenderOptions{Logger: logger, Registerer: reg})
 	store.Listen(sender)
+	if push != nil {
+		// The plans go into the storage too, for a restart to start from.
+		store.Listen(push.storage)
+	}
 	rl := newReloader(f, sched, metrics, logger, reg, push, sender)
 	backfill := push != nil && initial.Prometheus.URL != nil
 	if !backfill {
@@ -106,7 +111,7 @@ func runForecaster(args []string, stderr io.Writer) int {
 	server := &http.Server{Handler: newMux(api, store, reg, sched, rl, push, logger), ReadHeaderTimeout: 10 * time.Second}
 
 	var g run.Group
-	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
+	g.Add(cli.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
 	addReloadOnHangup(&g, rl, logger)
 	g.Add(func() error {
 		if err := web.ListenAndServe(server, &f.web, logger); !errors.Is(err, http.ErrServerClosed) {

@@ -138,6 +138,67 @@ func TestPushSurvivesKill(t *testing.T) {
 	again.Terminate(t)
 }
 
+// TestPushRestartStartsFromTheLastPlan: a forecaster in push mode keeps the
+// plans it serves in its own storage, and after a restart its first plan
+// starts from the last one rather than from min_replicas climbing ×2 a
+// tick. The restart comes with a new target per pod, so that the load now
+// needs fewer pods than before: a constant load of 3000 needs
+// 3000 × 1.2 / 100 = 36 pods at first, and 3000 × 1.2 / 400 = 9 after. The
+// first plan after the restart goes down from 36 by the down limit of
+// 50 %: floor(36 × 0.5) = 18; a forecaster that forgot would plan 9 at
+// once (and, before the reactive floor, 2 then 4, 8, 9).
+func TestPushRestartStartsFromTheLastPlan(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	args := func(target string) []string {
+		return []string{
+			"--storage.path=" + dir,
+			"--workload=app",
+			"--query=sum(load)",
+			"--step=1m", "--window=30m", "--horizon=5m", "--interval=1s", "--stale-after=10m",
+			"--lead-time=1m", "--model=baseline", "--max-replicas=100", "--target-per-pod=" + target,
+		}
+	}
+	fc := startForecaster(t, args("100"), nil, true)
+	waitFor(t, 30*time.Second, "the receiver", func() bool {
+		code, _, _ := get(t, fc.url+"/-/healthy")
+		return code == http.StatusOK
+	})
+	now := time.Now().Truncate(time.Minute)
+	if code := remoteWrite(t, fc.url, constantSeries("load", now, 3000)); code != http.StatusNoContent {
+		t.Fatalf("remote write: %d", code)
+	}
+	waitFor(t, 30*time.Second, "a plan of 36", func() bool {
+		s, _, ok := fc.snapshot(t, "app")
+		return ok && s.DesiredReplicas[0] == 36
+	})
+	fc.Terminate(t)
+
+	again := startForecaster(t, args("400"), nil, true)
+	waitFor(t, 30*time.Second, "a forecast after the restart", func() bool {
+		_, _, ok := again.snapshot(t, "app")
+		return ok
+	})
+	s, _, _ := again.snapshot(t, "app")
+	if s.DesiredReplicas[0] != 18 || s.ReactiveFloor != 9 || s.DecidedBy != "down_limit" {
+		t.Errorf("first plan after the restart: %d (floor %d, decided by %s), want 18 (floor 9, down_limit); log:\n%s",
+			s.DesiredReplicas[0], s.ReactiveFloor, s.DecidedBy, again.Logs())
+	}
+	if !strings.Contains(again.Logs(), "Starting from the plan served before the restart") {
+		t.Errorf("no log line of the plan read back; log:\n%s", again.Logs())
+	}
+	again.Terminate(t)
+}
+
+// constantSeries is the series name{job="app"} of 31 points a minute apart,
+// ending at end, all of value v.
+func constantSeries(name string, end time.Time, v float64) prompb.TimeSeries {
+	ts := prompb.TimeSeries{Labels: []prompb.Label{{Name: "__name__", Value: name}, {Name: "job", Value: "app"}}}
+	for i := 0; i <= 30; i++ {
+		ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: end.Add(time.Duration(i-30) * time.Minute).UnixMilli(), Value: v})
+	}
+	return ts
+}
+
 // loadSeries is the series name{job="app"} of 31 points a minute apart,
 // ending at end: 100, 101, ..., 130.
 func loadSeries(name string, end time.Time) prompb.TimeSeries {

@@ -178,7 +178,7 @@ func runScaler(args []string, stderr io.Writer) int {
 	httpServer := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	var g run.Group
-	g.Add(run.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
+	g.Add(cli.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
 	ctx, cancel := context.WithCancel(context.Background())
 	g.Add(func() error {
 		cache.Run(ctx)

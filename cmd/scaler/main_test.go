@@ -320,8 +320,8 @@ func TestHealthAndMetrics(t *testing.T) {
 	if ms := spec.GetMetricSpecs(); len(ms) != 1 || ms[0].GetMetricName() != "desired_replicas" || ms[0].GetTargetSize() != 1 || ms[0].GetTargetSizeFloat() != 1 {
 		t.Errorf("GetMetricSpec = %v, want desired_replicas with target 1", ms)
 	}
-	// No forecaster answers: the plan is missing, so --default-min and
-	// inactive; a ScaledObject's defaultMin overrides the flag.
+	// No forecaster answers: the plan is missing, so --default-min, active
+	// since it is above 0; a ScaledObject's defaultMin overrides the flag.
 	for range 3 {
 		if n, err := getMetrics(t, c, app); err != nil || n != 3 {
 			t.Errorf("GetMetrics without a plan = %d, %v; want --default-min 3", n, err)
@@ -330,8 +330,11 @@ func TestHealthAndMetrics(t *testing.T) {
 	if n, err := getMetrics(t, c, map[string]string{"workload": "app", "defaultMin": "7"}); err != nil || n != 7 {
 		t.Errorf("GetMetrics with defaultMin=7 = %d, %v; want 7", n, err)
 	}
-	if active, err := isActive(t, c, app); err != nil || active {
-		t.Errorf("IsActive without a plan = %v, %v; want false", active, err)
+	if active, err := isActive(t, c, app); err != nil || !active {
+		t.Errorf("IsActive without a plan = %v, %v; want true (--default-min 3 > 0)", active, err)
+	}
+	if active, err := isActive(t, c, map[string]string{"workload": "app", "defaultMin": "0"}); err != nil || active {
+		t.Errorf("IsActive without a plan and defaultMin=0 = %v, %v; want false", active, err)
 	}
 	// Bad metadata is the caller's fault.
 	for _, md := range []map[string]string{
@@ -360,9 +363,9 @@ func TestHealthAndMetrics(t *testing.T) {
 		{"kedastral_scaler_requests_total", map[string]string{"method": "GetMetrics", "status": "OK"}, 4},
 		{"kedastral_scaler_requests_total", map[string]string{"method": "GetMetrics", "status": "InvalidArgument"}, 3},
 		{"kedastral_scaler_requests_total", map[string]string{"method": "GetMetricSpec", "status": "OK"}, 1},
-		{"kedastral_scaler_requests_total", map[string]string{"method": "IsActive", "status": "OK"}, 1},
+		{"kedastral_scaler_requests_total", map[string]string{"method": "IsActive", "status": "OK"}, 2},
 		{"kedastral_scaler_requests_total", map[string]string{"method": "Check", "status": "OK"}, 1},
-		{"kedastral_scaler_snapshot_stale_total", map[string]string{"reason": "missing"}, 5},
+		{"kedastral_scaler_snapshot_stale_total", map[string]string{"reason": "missing"}, 6},
 		{"kedastral_scaler_returned_replicas", map[string]string{"workload": "app"}, 3},
 	} {
 		if n, ok := value(families, tc.name, tc.labels); !ok || n < tc.min {
@@ -398,9 +401,10 @@ func TestGracefulShutdown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The first message is the activity at once: no plan, inactive.
-		if first, err := stream.Recv(); err != nil || first.GetResult() {
-			t.Fatalf("StreamIsActive first message %v, %v; want false", first, err)
+		// The first message is the activity at once: no plan, so
+		// --default-min (2), active.
+		if first, err := stream.Recv(); err != nil || !first.GetResult() {
+			t.Fatalf("StreamIsActive first message %v, %v; want true", first, err)
 		}
 		ended := make(chan error, 1)
 		go func() {

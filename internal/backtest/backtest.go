@@ -101,6 +101,9 @@ type Settings struct {
 	MaxReplicas            int     `json:"maxReplicas"`
 	WindowSeconds          float64 `json:"windowSeconds"`
 	TrainFraction          float64 `json:"trainFraction"`
+	ReactiveFloor          bool    `json:"reactiveFloor"`
+	PlanOn                 string  `json:"planOn"`
+	CostBudgetPercent      float64 `json:"costBudgetPercent"`
 	HPATolerance           float64 `json:"hpaTolerance"`
 	ScaleDownStabilization float64 `json:"scaleDownStabilizationSeconds"`
 }
@@ -162,6 +165,9 @@ type Policies struct {
 	// PerfectForecast is the predictive policy given the true load as its
 	// forecast: the same planner and HPA, no forecast error.
 	PerfectForecast PolicyScore `json:"perfectForecast"`
+	// FloorDecidedRatio is the share of the scored steps whose engine tick
+	// had its desired replicas set by the reactive floor.
+	FloorDecidedRatio float64 `json:"floorDecidedRatio"`
 }
 
 // PolicyScore is what a policy cost and how well it served the load.
@@ -178,11 +184,13 @@ type PolicyScore struct {
 }
 
 // SweepPoint is both policies at one headroom, the predictive one planning
-// on the forecast and on the upper bound of its interval.
+// on the forecast, on the upper bound of its interval, and on auto (the
+// tuner's choice within the cost budget).
 type SweepPoint struct {
 	Headroom        float64     `json:"headroom"`
 	Predictive      PolicyScore `json:"predictive"`
 	PredictiveUpper PolicyScore `json:"predictiveUpper"`
+	PredictiveAuto  PolicyScore `json:"predictiveAuto"`
 	Reactive        PolicyScore `json:"reactive"`
 	// ReactiveAtEqualCost is the reactive policy's under-provisioned ratio
 	// at the predictive policy's replica-hours, interpolated along the
@@ -193,6 +201,7 @@ type SweepPoint struct {
 	// policy's replica-hours, interpolated along their sweeps.
 	PredictiveAtReactiveCost      *float64 `json:"predictiveUnderProvisionedAtReactiveCost,omitempty"`
 	PredictiveUpperAtReactiveCost *float64 `json:"predictiveUpperUnderProvisionedAtReactiveCost,omitempty"`
+	PredictiveAutoAtReactiveCost  *float64 `json:"predictiveAutoUnderProvisionedAtReactiveCost,omitempty"`
 }
 
 // ScoredPoint is one forecast scored: the load at T, and the forecast of it
@@ -214,13 +223,17 @@ type TimelinePoint struct {
 // tick is what one engine tick published.
 type tick struct {
 	ok bool
-	// The forecast and its upper bound (nil until there is one): the
-	// planner works from either.
-	values, upperValues []float64
+	// The forecast and its interval (nil until there is one): the planner
+	// works from the forecast or a bound.
+	values, lowerValues, upperValues []float64
 	// The forecast, lower and upper bounds at the evaluation horizon.
 	forecast, lower, upper float64
 	// desired is the engine's plan for now, DesiredReplicas[0].
 	desired int
+	// observed is the newest load the engine saw, the reactive floor's.
+	observed float64
+	// floorDecided says the reactive floor set desired.
+	floorDecided bool
 }
 
 // run holds the state of one backtest.
@@ -437,7 +450,9 @@ func (r *run) replay(ctx context.Context) error {
 			continue
 		}
 		t.ok = true
-		t.values, t.upperValues, t.desired = s.Values, s.Upper, s.DesiredReplicas[0]
+		t.values, t.lowerValues, t.upperValues = s.Values, s.Lower, s.Upper
+		t.desired, t.observed = s.DesiredReplicas[0], s.ObservedValue
+		t.floorDecided = s.DecidedBy == string(capacity.DecidedByFloor)
 		t.forecast, t.lower, t.upper = s.Values[r.evalK], math.NaN(), math.NaN()
 		if s.Lower != nil {
 			t.lower, t.upper = s.Lower[r.evalK], s.Upper[r.evalK]
@@ -481,6 +496,9 @@ func (r *run) settings() Settings {
 		MaxReplicas:            c.MaxReplicas,
 		WindowSeconds:          time.Duration(r.cfg.Window).Seconds(),
 		TrainFraction:          r.opts.TrainFraction,
+		ReactiveFloor:          c.ReactiveFloor,
+		PlanOn:                 string(c.PlanOn),
+		CostBudgetPercent:      c.CostBudgetPercent,
 		HPATolerance:           r.opts.HPA.Tolerance,
 		ScaleDownStabilization: r.opts.HPA.ScaleDownStabilization.Seconds(),
 	}
@@ -588,7 +606,12 @@ func (r *run) sweep(headrooms []float64) ([]SweepPoint, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, SweepPoint{Headroom: h, Predictive: p.Predictive, PredictiveUpper: u.Predictive, Reactive: p.Reactive})
+		a, _, err := r.policies(h, capacity.BasisAuto, false)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, SweepPoint{Headroom: h, Predictive: p.Predictive, PredictiveUpper: u.Predictive,
+			PredictiveAuto: a.Predictive, Reactive: p.Reactive})
 	}
 	curve := func(get func(SweepPoint) PolicyScore) []PolicyScore {
 		c := make([]PolicyScore, len(out))
@@ -601,10 +624,12 @@ func (r *run) sweep(headrooms []float64) ([]SweepPoint, error) {
 	reactive := curve(func(p SweepPoint) PolicyScore { return p.Reactive })
 	predictive := curve(func(p SweepPoint) PolicyScore { return p.Predictive })
 	upper := curve(func(p SweepPoint) PolicyScore { return p.PredictiveUpper })
+	auto := curve(func(p SweepPoint) PolicyScore { return p.PredictiveAuto })
 	for i := range out {
 		out[i].ReactiveAtEqualCost = interpolate(reactive, out[i].Predictive.ReplicaHours)
 		out[i].PredictiveAtReactiveCost = interpolate(predictive, out[i].Reactive.ReplicaHours)
 		out[i].PredictiveUpperAtReactiveCost = interpolate(upper, out[i].Reactive.ReplicaHours)
+		out[i].PredictiveAutoAtReactiveCost = interpolate(auto, out[i].Reactive.ReplicaHours)
 	}
 	return out, nil
 }

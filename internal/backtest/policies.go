@@ -75,6 +75,13 @@ func (r *run) policies(h float64, planOn capacity.Basis, timeline bool) (Policie
 			})
 		}
 	}
+	floor := 0
+	for t := r.test; t < n; t++ {
+		if r.ticks[t-r.warm].floorDecided {
+			floor++
+		}
+	}
+	out.FloorDecidedRatio = float64(floor) / float64(n-r.test)
 	for k := range scores {
 		if scored > 0 {
 			scores[k].UnderProvisionedRatio = served[k].under / float64(scored)
@@ -144,41 +151,41 @@ func (r *run) perfect(h float64, _ capacity.Basis, start int) ([]int, error) {
 				truth[j] = 0
 			}
 		}
-		plan, err := p.Plan(truth[:k], r.step, prev)
+		plan, err := p.Plan(capacity.Input{Values: truth[:k], Step: r.step, Observed: values[s], Prev: prev})
 		if err != nil {
 			return nil, fmt.Errorf("plan on the true load at %s: %w", r.history.Time(s), err)
 		}
-		prev = plan[0]
-		out[i] = hpa.next(prev)
+		prev = plan.Forecast
+		out[i] = hpa.next(plan.Desired[0])
 	}
 	return out, nil
 }
 
 // desired returns, for each tick that published a forecast, the count the
 // engine's planner asks for now at headroom h on basis planOn: the same
-// capacity.Plan, on the forecast the engine published, with the previous
+// capacity.Tuner, on the forecasts the engine published, with the previous
 // successful tick's count as the previous plan, as the engine does. The
 // forecasts depend on neither the headroom nor the basis, so at the
-// configured ones this is DesiredReplicas[0] of the engine's snapshots.
+// configured ones this is DesiredReplicas[0] of the engine's snapshots
+// (but where the engine repaired a gap in the load the tuner judges by).
 // Ticks that published nothing are 0.
 func (r *run) desired(h float64, planOn capacity.Basis) ([]int, error) {
 	p := r.cfg.Capacity
-	p.Headroom = h
+	p.Headroom, p.PlanOn = h, planOn
+	tuner := capacity.NewTuner(p)
 	out := make([]int, len(r.ticks))
 	prev := -1
 	for i, t := range r.ticks {
 		if !t.ok {
 			continue
 		}
-		basis := t.values
-		if planOn == capacity.BasisUpper && t.upperValues != nil {
-			basis = t.upperValues
-		}
-		plan, err := p.Plan(basis, r.step, prev)
+		at := r.history.Time(r.warm + i)
+		tuner.Observe(at, r.history.At)
+		plan, err := tuner.Plan(at, capacity.Input{Values: t.values, Upper: t.upperValues, Step: r.step, Observed: t.observed, Prev: prev})
 		if err != nil {
-			return nil, fmt.Errorf("plan at %s: %w", r.history.Time(r.warm+i), err)
+			return nil, fmt.Errorf("plan at %s: %w", at, err)
 		}
-		out[i], prev = plan[0], plan[0]
+		out[i], prev = plan.Desired[0], plan.Forecast
 	}
 	return out, nil
 }
@@ -198,11 +205,11 @@ func (r *run) reactive(h float64, start int) ([]int, error) {
 	for i := range out {
 		if v := r.history.Values[r.warm+i]; known(v) {
 			load[0] = v
-			plan, err := p.Plan(load, r.step, desired)
+			plan, err := p.Plan(capacity.Input{Values: load, Step: r.step, Observed: math.NaN(), Prev: desired})
 			if err != nil {
 				return nil, fmt.Errorf("reactive count at %s: %w", r.history.Time(r.warm+i), err)
 			}
-			desired = plan[0]
+			desired = plan.Desired[0]
 		}
 		out[i] = hpa.next(desired)
 	}
@@ -229,11 +236,14 @@ func (r *run) oracle(h float64) ([]int, error) {
 				truth[j] = 0
 			}
 		}
-		plan, err := p.Plan(truth[:k], r.step, -1)
+		// The steps its pods would serve: s+1 to s+startup, or s itself at
+		// the end of the history.
+		from := min(1, k-1)
+		plan, err := p.Plan(capacity.Input{Values: truth[from:k], Step: r.step, Observed: math.NaN(), Prev: -1})
 		if err != nil {
 			return nil, fmt.Errorf("oracle count at %s: %w", r.history.Time(s), err)
 		}
-		out[i] = plan[0]
+		out[i] = plan.Desired[0]
 	}
 	return out, nil
 }
@@ -241,19 +251,16 @@ func (r *run) oracle(h float64) ([]int, error) {
 // sizing returns the capacity policy the reactive and oracle policies size
 // replicas with: the configured target per pod and replica bounds at
 // headroom h, ceil rounding, no rate limits (an up-max-factor that cannot
-// bind before max-replicas, any scale-down), and a plan for the peak of
-// the load at steps 1 to ahead (a lead time of one step and a pre-warm
-// window of ahead − 1 steps), or, when ahead is 0, for the load at step 0.
+// bind before max-replicas, any scale-down), no reactive floor, and a plan
+// for the peak of the load of the first ahead steps it is given (no lead
+// time and a pre-warm window of ahead − 1 steps), or, when ahead is 0, for
+// the load of the first.
 func (r *run) sizing(h float64, ahead int) capacity.Policy {
 	p := r.cfg.Capacity
 	p.Headroom = h
-	p.Rounding, p.PlanOn = capacity.RoundingCeil, capacity.BasisForecast
+	p.Rounding, p.PlanOn, p.ReactiveFloor = capacity.RoundingCeil, capacity.BasisForecast, false
 	p.UpMaxFactor, p.DownMaxPercent = max(1, float64(p.MaxReplicas)), 100
-	p.LeadTime, p.PrewarmWindow = 0, 0
-	if ahead > 0 {
-		p.LeadTime = model.Duration(r.step)
-		p.PrewarmWindow = model.Duration(time.Duration(ahead-1) * r.step)
-	}
+	p.LeadTime, p.PrewarmWindow = 0, model.Duration(time.Duration(max(0, ahead-1))*r.step)
 	return p
 }
 

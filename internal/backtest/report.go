@@ -29,8 +29,8 @@ func (res *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "trace\t%s .. %s, %d steps of %s (%d missing); scored from %s (%d steps)\n",
 		day0(res.Trace.Start), day0(res.Trace.End), res.Trace.Points, secs(res.Trace.StepSeconds),
 		res.Trace.Missing, day0(res.Trace.TestStart), res.Trace.TestPoints)
-	fmt.Fprintf(tw, "settings\tmodel %s, target/pod %.4g, headroom %g, lead time %s (pods ready %s after they are asked for), replicas %d..%d, window %s\n",
-		s.Model, s.TargetPerPod, s.Headroom, secs(s.LeadTimeSeconds), plural(s.StartupSteps, "step"), s.MinReplicas, s.MaxReplicas, secs(s.WindowSeconds))
+	fmt.Fprintf(tw, "settings\tmodel %s, target/pod %.4g, headroom %g, lead time %s (pods ready %s after they are asked for), replicas %d..%d, window %s, %s\n",
+		s.Model, s.TargetPerPod, s.Headroom, secs(s.LeadTimeSeconds), plural(s.StartupSteps, "step"), s.MinReplicas, s.MaxReplicas, secs(s.WindowSeconds), s.planning())
 	fmt.Fprintf(tw, "\nforecast %s ahead\tWAPE\tMASE\tbias\tinterval coverage\tpoints\n", f.Horizon)
 	fmt.Fprintf(tw, "kedastral (%s)\t%.4f\t%.3f\t%+.4f\t%s\t%d\n", models(f.Models), f.WAPE, f.MASE, f.Bias, coverage(f), f.Points)
 	for _, b := range f.Baselines.named() {
@@ -41,16 +41,21 @@ func (res *Result) WriteTable(w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%.1f\t%.2f%%\t%.3f%%\t%d\n", p.name, p.score.ReplicaHours,
 			100*p.score.UnderProvisionedRatio, 100*p.score.UnservedRatio, p.score.ScaleEvents)
 	}
+	if s.ReactiveFloor {
+		fmt.Fprintf(tw, "reactive floor set the plan\t%.1f%% of the steps\t\t\t\n", 100*res.Policies.FloorDecidedRatio)
+	}
 	if len(res.Sweep) > 0 {
-		// "upper" is the predictive policy planning on the upper bound.
-		fmt.Fprintf(tw, "\nheadroom\treactive replica-h\tunder\tpredictive replica-h\tunder\treactive under at same cost\t"+
-			"upper replica-h\tunder\tat reactive's cost: predictive under\tupper under\n")
+		// "forecast", "upper" and "auto" are the predictive policy planning
+		// on each basis.
+		fmt.Fprintf(tw, "\nheadroom\treactive replica-h\tunder\tforecast replica-h\tunder\treactive under at same cost\t"+
+			"upper replica-h\tunder\tauto replica-h\tunder\tat reactive's cost: forecast under\tupper under\tauto under\n")
 		for _, p := range res.Sweep {
-			fmt.Fprintf(tw, "%g\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%s\t%.1f\t%.2f%%\t%s\t%s\n", p.Headroom,
+			fmt.Fprintf(tw, "%g\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%s\t%.1f\t%.2f%%\t%.1f\t%.2f%%\t%s\t%s\t%s\n", p.Headroom,
 				p.Reactive.ReplicaHours, 100*p.Reactive.UnderProvisionedRatio,
 				p.Predictive.ReplicaHours, 100*p.Predictive.UnderProvisionedRatio, percent(p.ReactiveAtEqualCost),
 				p.PredictiveUpper.ReplicaHours, 100*p.PredictiveUpper.UnderProvisionedRatio,
-				percent(p.PredictiveAtReactiveCost), percent(p.PredictiveUpperAtReactiveCost))
+				p.PredictiveAuto.ReplicaHours, 100*p.PredictiveAuto.UnderProvisionedRatio,
+				percent(p.PredictiveAtReactiveCost), percent(p.PredictiveUpperAtReactiveCost), percent(p.PredictiveAutoAtReactiveCost))
 		}
 	}
 	fmt.Fprintf(tw, "\nreplayed in %.1f s\n", res.ElapsedSeconds)
@@ -64,11 +69,11 @@ func (res *Result) WriteMarkdown(w io.Writer, title string) error {
 	f, s := res.Forecast, res.Settings
 	fmt.Fprintf(&b, "### %s\n\n", title)
 	fmt.Fprintf(&b, "%d steps of %s from %s (%d missing), scored from %s (%d steps). Model `%s` (%s); "+
-		"target per pod %.4g, lead time %s (pods ready %s after they are asked for), replicas %d..%d, window %s. "+
+		"target per pod %.4g, lead time %s (pods ready %s after they are asked for), replicas %d..%d, window %s, %s. "+
 		"Replayed in %.1f s.\n\n",
 		res.Trace.Points, secs(res.Trace.StepSeconds), day0(res.Trace.Start), res.Trace.Missing, day0(res.Trace.TestStart),
 		res.Trace.TestPoints, s.Model, models(f.Models), s.TargetPerPod, secs(s.LeadTimeSeconds), plural(s.StartupSteps, "step"),
-		s.MinReplicas, s.MaxReplicas, secs(s.WindowSeconds), res.ElapsedSeconds)
+		s.MinReplicas, s.MaxReplicas, secs(s.WindowSeconds), s.planning(), res.ElapsedSeconds)
 	fmt.Fprintf(&b, "| forecast %s ahead | WAPE | MASE | bias | interval coverage |\n|---|---|---|---|---|\n", f.Horizon)
 	fmt.Fprintf(&b, "| **Kedastral** | **%.4f** | %.3f | %+.4f | %s |\n", f.WAPE, f.MASE, f.Bias, coverage(f))
 	for _, n := range f.Baselines.named() {
@@ -79,18 +84,24 @@ func (res *Result) WriteMarkdown(w io.Writer, title string) error {
 		fmt.Fprintf(&b, "| %s | %.1f | %.2f %% | %.3f %% | %d |\n", p.name, p.score.ReplicaHours,
 			100*p.score.UnderProvisionedRatio, 100*p.score.UnservedRatio, p.score.ScaleEvents)
 	}
+	if s.ReactiveFloor {
+		fmt.Fprintf(&b, "\nThe reactive floor set the predictive plan at %.1f %% of the scored steps.\n", 100*res.Policies.FloorDecidedRatio)
+	}
 	if len(res.Sweep) > 0 {
-		fmt.Fprintf(&b, "\nSweep: each policy at several headrooms; the last two columns interpolate the predictive policy's "+
-			"under-provisioning at the replica-hours the reactive one spends at that headroom.\n\n")
-		fmt.Fprintf(&b, "| headroom | reactive replica-hours | reactive under-provisioned | predictive replica-hours | predictive under-provisioned "+
-			"| on upper bound: replica-hours | under-provisioned | predictive at reactive's cost | on upper bound at reactive's cost |\n"+
-			"|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "\nSweep: each policy at several headrooms, the predictive one planning on the forecast, on the "+
+			"upper bound and on auto (all with the floor as configured); the last three columns interpolate each "+
+			"predictive policy's under-provisioning at the replica-hours the reactive one spends at that headroom.\n\n")
+		fmt.Fprintf(&b, "| headroom | reactive replica-hours | reactive under-provisioned | on forecast: replica-hours | under-provisioned "+
+			"| on upper bound: replica-hours | under-provisioned | auto: replica-hours | under-provisioned "+
+			"| on forecast at reactive's cost | on upper bound at reactive's cost | auto at reactive's cost |\n"+
+			"|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, p := range res.Sweep {
-			fmt.Fprintf(&b, "| %g | %.1f | %.2f %% | %.1f | %.2f %% | %.1f | %.2f %% | %s | %s |\n", p.Headroom,
+			fmt.Fprintf(&b, "| %g | %.1f | %.2f %% | %.1f | %.2f %% | %.1f | %.2f %% | %.1f | %.2f %% | %s | %s | %s |\n", p.Headroom,
 				p.Reactive.ReplicaHours, 100*p.Reactive.UnderProvisionedRatio,
 				p.Predictive.ReplicaHours, 100*p.Predictive.UnderProvisionedRatio,
 				p.PredictiveUpper.ReplicaHours, 100*p.PredictiveUpper.UnderProvisionedRatio,
-				percent(p.PredictiveAtReactiveCost), percent(p.PredictiveUpperAtReactiveCost))
+				p.PredictiveAuto.ReplicaHours, 100*p.PredictiveAuto.UnderProvisionedRatio,
+				percent(p.PredictiveAtReactiveCost), percent(p.PredictiveUpperAtReactiveCost), percent(p.PredictiveAutoAtReactiveCost))
 		}
 	}
 	b.WriteString("\n")
@@ -114,6 +125,19 @@ func (res *Result) WriteForecastsCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// planning describes how the predictive plan is made: its basis, budget and
+// floor.
+func (s Settings) planning() string {
+	out := "plan on " + s.PlanOn
+	if s.PlanOn == "auto" {
+		out += fmt.Sprintf(" (cost budget %g %%)", s.CostBudgetPercent)
+	}
+	if s.ReactiveFloor {
+		return out + ", reactive floor on"
+	}
+	return out + ", reactive floor off"
 }
 
 // plural returns n and noun, with an s unless n is 1.

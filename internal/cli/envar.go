@@ -1,4 +1,6 @@
-// Package cli holds what Kedastral's commands share on their command line.
+// Package cli holds what Kedastral's commands share as processes: their
+// command line (flags read from the environment, workload flags) and their
+// signal handling.
 package cli
 
 import (

@@ -42,7 +42,7 @@ func AddCapacityFlags(flag FlagFunc, p *capacity.Policy) {
 		Default(ftoa(p.Headroom)).Float64Var(&p.Headroom)
 	flag("lead-time", "Time a new pod takes to be ready: the replicas wanted now serve the load at now+lead-time.").
 		Default(p.LeadTime.String()).SetValue(&p.LeadTime)
-	flag("prewarm-window", "Plan for the peak load over [now+lead-time, now+lead-time+prewarm-window].").
+	flag("prewarm-window", "Plan for the peak load over [now, now+lead-time+prewarm-window]: pods keep serving until the load has fallen.").
 		Default(p.PrewarmWindow.String()).SetValue(&p.PrewarmWindow)
 	flag("min-replicas", "Fewest replicas ever planned.").Default(strconv.Itoa(p.MinReplicas)).IntVar(&p.MinReplicas)
 	flag("max-replicas", "Most replicas ever planned.").Default(strconv.Itoa(p.MaxReplicas)).IntVar(&p.MaxReplicas)
@@ -52,8 +52,12 @@ func AddCapacityFlags(flag FlagFunc, p *capacity.Policy) {
 		Default(ftoa(p.DownMaxPercent)).Float64Var(&p.DownMaxPercent)
 	flag("rounding", "How a fractional replica count becomes whole: ceil, floor or round.").
 		Default(string(p.Rounding)).EnumVar((*string)(&p.Rounding), "ceil", "floor", "round")
-	flag("plan-on", "Forecast the plan is made from: forecast, or upper (the upper bound of the prediction interval).").
-		Default(string(p.PlanOn)).EnumVar((*string)(&p.PlanOn), string(capacity.BasisForecast), string(capacity.BasisUpper))
+	flag("reactive-floor", "Never ask for fewer replicas now than the load observed now needs, ceil(observed × headroom / target-per-pod); --no-reactive-floor plans on the forecast alone.").
+		Default(strconv.FormatBool(p.ReactiveFloor)).BoolVar(&p.ReactiveFloor)
+	flag("plan-on", "Forecast the plan is made from: auto (chosen per workload within --cost-budget-percent), forecast, or upper (the upper bound of the prediction interval).").
+		Default(string(p.PlanOn)).EnumVar((*string)(&p.PlanOn), string(capacity.BasisAuto), string(capacity.BasisForecast), string(capacity.BasisUpper))
+	flag("cost-budget-percent", "With --plan-on=auto: how many more replicas than the reactive floor alone the plan may ask for, over about the last day.").
+		Default(ftoa(p.CostBudgetPercent)).Float64Var(&p.CostBudgetPercent)
 }
 
 func ftoa(v float64) string {

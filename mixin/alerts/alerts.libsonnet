@@ -20,7 +20,7 @@ local utils = import '../lib/utils.libsonnet';
             labels: { severity: 'critical' },
             annotations: {
               summary: 'Kedastral forecaster is down.',
-              description: '{{ if $labels.instance }}The forecaster {{ $labels.instance }} of job {{ $labels.job }} has been down{{ else }}No forecaster of job {{ $labels.job }} has been scraped{{ end }} for %(forecasterDownFor)s: no new forecasts are made, and the scaler falls back to its defaultMin once the plan is stale.' % c,
+              description: '{{ if $labels.instance }}The forecaster {{ $labels.instance }} of job {{ $labels.job }} has been down{{ else }}No forecaster of job {{ $labels.job }} has been scraped{{ end }} for %(forecasterDownFor)s: no new forecasts are made; the scaler follows the last plan until its horizon runs out, then answers its defaultMin.' % c,
             },
           },
           {
@@ -33,7 +33,7 @@ local utils = import '../lib/utils.libsonnet';
             labels: { severity: 'critical' },
             annotations: {
               summary: 'Kedastral forecast is stale.',
-              description: 'The newest forecast of workload {{ $labels.workload }} (job {{ $labels.job }}) is {{ $value | humanizeDuration }} old: its ticks are failing. The scaler falls back to its defaultMin for a stale plan.',
+              description: 'The newest forecast of workload {{ $labels.workload }} (job {{ $labels.job }}) is {{ $value | humanizeDuration }} old: its ticks are failing. The scaler follows the stale plan until its horizon runs out, then answers its defaultMin.',
             },
           },
           {
@@ -142,8 +142,8 @@ local utils = import '../lib/utils.libsonnet';
             'for': c.scalerFallbackFor,
             labels: { severity: 'warning' },
             annotations: {
-              summary: 'Kedastral scaler serves its fallback.',
-              description: 'The scaler {{ $labels.job }} answers KEDA with its defaultMin fallback, because the plan is {{ $labels.reason }} ({{ $value | humanize }} answers per second), for %(scalerFallbackFor)s: the workload is not scaled on the forecast.' % c,
+              summary: 'Kedastral scaler does not serve a fresh plan.',
+              description: 'The scaler {{ $labels.job }} answers KEDA from a plan that is {{ $labels.reason }} ({{ $value | humanize }} answers per second) for %(scalerFallbackFor)s: a stale plan is followed until its horizon runs out, an expired or missing one is answered with defaultMin; the workload is not scaled on a fresh forecast.' % c,
             },
           },
         ],

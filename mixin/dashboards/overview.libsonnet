@@ -72,6 +72,7 @@ local g = import '../lib/dashboard.libsonnet';
         g.row('Replicas'),
         g.timeseries('Planned and actual replicas', [
           g.target('max by (workload) (kedastral_forecast_desired_replicas{%(sel)s})' % v, 'desired (plan)'),
+          g.target('max by (workload) (kedastral_forecast_reactive_floor_replicas{%(sel)s})' % v, 'reactive floor (load now)'),
           g.target('max by (workload) (workload:kedastral_forecast_replicas:max{%(sel)s})' % v, 'peak of the plan over the horizon'),
           g.target('workload:kube_deployment_status_replicas:max{workload=~"$workload"}', 'actual'),
           g.target('workload:kube_horizontalpodautoscaler_spec_max_replicas:max{workload=~"$workload"}', 'HPA max'),
@@ -79,6 +80,12 @@ local g = import '../lib/dashboard.libsonnet';
         g.timeseries('Desired over actual replicas', [
           g.target('max by (workload) (workload:kedastral_forecast_desired_replicas:ratio_actual{%(sel)s})' % v, '{{workload}}'),
         ], unit='percentunit', min=0, description='Above 100 %: the plan wants more replicas than are running (scaling up, or held back).'),
+        g.timeseries('Set by the reactive floor', [
+          g.target('avg by (workload) (avg_over_time(kedastral_forecast_reactive_floor_decided{%(sel)s}[1h]))' % v, '{{workload}}'),
+        ], unit='percentunit', min=0, description='Share of the last hour when the load observed now, not the forecast, set the desired replicas: the forecast planned too low.'),
+        g.timeseries('Headroom on the forecast', [
+          g.target('max by (workload) (kedastral_forecast_plan_headroom{%(sel)s})' % v, '{{workload}}'),
+        ], min=0, description="The headroom applied to the forecast part of the plan: the configured one, or with plan_on auto the tuner's choice within the cost budget."),
 
         g.row('Accuracy'),
         g.timeseries('Forecast error (WAPE)', [
