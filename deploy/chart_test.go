@@ -24,7 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/yaml"
 
-	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/config"
 )
 
 // chartDir is the chart under test.
@@ -258,7 +258,7 @@ func checkCommon(t *testing.T, r rendered) {
 	// The configuration the forecaster reads is one it accepts, with the
 	// workloads of the values.
 	cm := find[*corev1.ConfigMap](t, r, "ConfigMap", "kedastral-forecaster")
-	cfg, err := forecast.Load([]byte(cm.Data["config.yaml"]), "")
+	cfg, err := config.Load([]byte(cm.Data["config.yaml"]), "")
 	if err != nil {
 		t.Fatalf("the forecaster refuses the rendered config.yaml: %v\n%s", err, cm.Data["config.yaml"])
 	}
@@ -353,7 +353,7 @@ func TestChartRenders(t *testing.T) {
 					t.Errorf("external label %v, want replica=$(POD_NAME)", a["--remote-write.external-label"])
 				}
 				cm := find[*corev1.ConfigMap](t, r, "ConfigMap", "kedastral-forecaster")
-				cfg, err := forecast.Load([]byte(cm.Data["config.yaml"]), "")
+				cfg, err := config.Load([]byte(cm.Data["config.yaml"]), "")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -33,7 +33,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/HatiCode/kedastral/internal/prometheustest"
-	"github.com/HatiCode/kedastral/remote"
+	"github.com/HatiCode/kedastral/remote/in"
 	"github.com/HatiCode/kedastral/scaler"
 )
 
@@ -510,7 +510,7 @@ func TestExamplePrometheusQuery(t *testing.T) {
 		{"no series", nil, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			st, err := remote.OpenStorage(remote.StorageOptions{Path: t.TempDir()})
+			st, err := in.OpenStorage(in.StorageOptions{Path: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -591,7 +591,7 @@ func TestExamplePrometheusRemoteWrite(t *testing.T) {
 
 	// The relabelling keeps what the query reads, drops the rest, and
 	// keeps every label of what it keeps.
-	sels, err := remote.Selectors([]string{exampleWorkloadQuery})
+	sels, err := in.Selectors([]string{exampleWorkloadQuery})
 	if err != nil {
 		t.Fatal(err)
 	}

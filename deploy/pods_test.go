@@ -13,7 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/internal/proctest"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 	"github.com/HatiCode/kedastral/internal/testpki"
@@ -145,11 +145,11 @@ func runPod(t *testing.T, name string, ordinal int, pod corev1.PodTemplateSpec, 
 		time.Sleep(100 * time.Millisecond)
 	}
 	if c.Name == "forecaster" {
-		cfg, err := forecast.Load([]byte(cm.Data["config.yaml"]), "")
+		cfg, err := config.Load([]byte(cm.Data["config.yaml"]), "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		owned, err := forecast.Shard(cfg.Workloads, shardCount, ordinal%shardCount)
+		owned, err := config.Shard(cfg.Workloads, shardCount, ordinal%shardCount)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-
-	"github.com/HatiCode/kedastral/forecast"
 )
 
 // StaleHeader is set to "true" on a snapshot older than the stale-after
@@ -16,7 +14,7 @@ const StaleHeader = "X-Kedastral-Stale"
 
 // API serves snapshots as JSON.
 type API struct {
-	store      *forecast.Store
+	store      Snapshots
 	staleAfter time.Duration
 	now        func() time.Time
 	logger     *slog.Logger
@@ -24,7 +22,7 @@ type API struct {
 
 // NewAPI returns the JSON API of store's snapshots. now is the clock (nil
 // means time.Now).
-func NewAPI(store *forecast.Store, staleAfter time.Duration, now func() time.Time, logger *slog.Logger) *API {
+func NewAPI(store Snapshots, staleAfter time.Duration, now func() time.Time, logger *slog.Logger) *API {
 	if now == nil {
 		now = time.Now
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 func TestServeCurrent(t *testing.T) {
-	store := forecast.NewStore()
+	store := &snapshots{}
 	store.Put(testSnapshot())
 	tests := []struct {
 		name      string

@@ -10,16 +10,25 @@ import (
 	"github.com/HatiCode/kedastral/forecast"
 )
 
-// Collector exposes every snapshot of a Store as kedastral_forecast_* series.
+// Snapshots is where the exporter reads the snapshots it publishes: the
+// forecaster's snapshot store.
+type Snapshots interface {
+	// Get returns the snapshot of workload, and false when there is none.
+	Get(workload string) (forecast.Snapshot, bool)
+	// List returns every snapshot, sorted by workload.
+	List() []forecast.Snapshot
+}
+
+// Collector exposes every snapshot of a store as kedastral_forecast_* series.
 type Collector struct {
-	store *forecast.Store
+	store Snapshots
 	now   func() time.Time
 	descs []*prometheus.Desc
 }
 
 // NewCollector returns a Collector of store's snapshots; now is the clock
 // the age is measured against (nil means time.Now).
-func NewCollector(store *forecast.Store, now func() time.Time) *Collector {
+func NewCollector(store Snapshots, now func() time.Time) *Collector {
 	if now == nil {
 		now = time.Now
 	}

@@ -45,7 +45,7 @@ func testSnapshot() forecast.Snapshot {
 }
 
 func TestCollector(t *testing.T) {
-	store := forecast.NewStore()
+	store := &snapshots{}
 	store.Put(testSnapshot())
 	// Scraped 90 s after the forecast was made.
 	c := NewCollector(store, func() time.Time { return generated.Add(90 * time.Second) })
@@ -120,7 +120,7 @@ kedastral_forecast_value_upper{horizon="2m",workload="checkout"} 1300
 func TestCollectorNoIntervalYet(t *testing.T) {
 	s := testSnapshot()
 	s.Lower, s.Upper, s.Accuracy, s.Model = nil, nil, nil, ""
-	store := forecast.NewStore()
+	store := &snapshots{}
 	store.Put(s)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(NewCollector(store, nil))
@@ -135,7 +135,7 @@ func TestCollectorNoIntervalYet(t *testing.T) {
 }
 
 func TestCollectorEmptyAndInvalid(t *testing.T) {
-	store := forecast.NewStore()
+	store := &snapshots{}
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(NewCollector(store, nil))
 	if n, err := testutil.GatherAndCount(reg); err != nil || n != 0 {
@@ -174,7 +174,7 @@ func TestHorizonLabel(t *testing.T) {
 // BenchmarkCollect gathers 1,000 workloads of 30 horizons, each with its
 // value, interval, accuracy and plan: 180,000 series and 6,000 more.
 func BenchmarkCollect(b *testing.B) {
-	store := forecast.NewStore()
+	store := &snapshots{}
 	for i := range 1000 {
 		s := testSnapshot()
 		s.Workload = fmt.Sprintf("workload-%04d", i)
@@ -203,7 +203,7 @@ func TestCollectorFloorDecided(t *testing.T) {
 	// The load now is 2000: 2000 × 1.2 / 200 = 12 pods, above a forecast of 8.
 	s.ObservedValue, s.ReactiveFloor, s.ForecastReplicas, s.DecidedBy = 2000, 12, 8, "reactive_floor"
 	s.PlanHeadroom = 0 // a snapshot without one publishes no headroom
-	store := forecast.NewStore()
+	store := &snapshots{}
 	store.Put(s)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(NewCollector(store, nil))

@@ -61,7 +61,7 @@ type PageOptions struct {
 
 // page is the handler returned by NewPage.
 type page struct {
-	store *forecast.Store
+	store Snapshots
 	opts  PageOptions
 	tmpl  *template.Template
 	// api writes the JSON error answers, as on the rest of the API.
@@ -73,7 +73,7 @@ type page struct {
 // as inline SVG on the server, refreshed in place every 10 s. Mount it at "/"
 // of a ServeMux: it answers 404 with a JSON error for every other path, and
 // GET /?fragment=1 with the workloads' HTML alone (the refresh uses it).
-func NewPage(store *forecast.Store, opts PageOptions) http.Handler {
+func NewPage(store Snapshots, opts PageOptions) http.Handler {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

@@ -61,7 +61,7 @@ func withoutInterval(s forecast.Snapshot) forecast.Snapshot {
 }
 
 // getPage serves target from a page over store, 15 s after generated.
-func getPage(t *testing.T, store *forecast.Store, method, target string) (*httptest.ResponseRecorder, string) {
+func getPage(t *testing.T, store Snapshots, method, target string) (*httptest.ResponseRecorder, string) {
 	t.Helper()
 	h := NewPage(store, PageOptions{
 		Name:    "Kedastral forecaster",
@@ -74,8 +74,8 @@ func getPage(t *testing.T, store *forecast.Store, method, target string) (*httpt
 	return rec, rec.Body.String()
 }
 
-func storeOf(snaps ...forecast.Snapshot) *forecast.Store {
-	st := forecast.NewStore()
+func storeOf(snaps ...forecast.Snapshot) *snapshots {
+	st := &snapshots{}
 	for _, s := range snaps {
 		st.Put(s)
 	}
@@ -224,7 +224,7 @@ func TestPage(t *testing.T) {
 	two := storeOf(pageSnapshot("search"), withoutInterval(pageSnapshot("checkout")))
 	tests := []struct {
 		name       string
-		store      *forecast.Store
+		store      Snapshots
 		method     string
 		target     string
 		wantCode   int
@@ -260,7 +260,7 @@ func TestPage(t *testing.T) {
 			wantAbsent: []string{"<html", "<script", "<main", "<style"},
 		},
 		{
-			name: "empty store", store: forecast.NewStore(), method: http.MethodGet, target: "/", wantCode: 200,
+			name: "empty store", store: &snapshots{}, method: http.MethodGet, target: "/", wantCode: 200,
 			want:       []string{`<main id="workloads">`, "waiting for the first forecast", "</main>"},
 			wantAbsent: []string{"<svg", "<section"},
 		},

@@ -162,9 +162,11 @@ const seedOrigins = 2 * minIntervalSamples
 // history: from each of the last steps + 2·minIntervalSamples points, steps
 // values ahead, as far as history reaches. A tracker that starts empty then
 // has an interval and an accuracy from its first forecast rather than a
-// horizon and ten ticks later. m must be a model of its own: replaying fits
-// it on older histories.
+// horizon and ten ticks later. m is the workload's own model: Seed replays a
+// copy of it (auto's active model, a Holt-Winters frozen at its last fit),
+// so m is not changed.
 func (t *Tracker) Seed(m Model, history Series, steps int) {
+	m = replayCopy(m)
 	last := len(history.Values) - 1
 	if len(t.judged) < steps {
 		t.judged = append(t.judged, make([][]judgedPair, steps-len(t.judged))...)

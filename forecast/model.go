@@ -71,8 +71,9 @@ type Chooser interface {
 	Active() string
 }
 
-// activeName returns the name of the model that made m's latest forecast.
-func activeName(m Model) string {
+// ActiveName returns the name of the model that made m's latest forecast:
+// with auto, the model it chose.
+func ActiveName(m Model) string {
 	if c, ok := m.(Chooser); ok {
 		return c.Active()
 	}

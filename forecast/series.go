@@ -1,6 +1,8 @@
-// Package forecast holds the forecasting models, the per-workload engine that
-// turns load history into a forecast and a replica plan on every tick, the
-// snapshots it publishes, and the workload configuration.
+// Package forecast holds the forecasting models (baseline, Holt-Winters,
+// seasonal naive, auto), their load history series, the online accuracy
+// tracker and prediction intervals, and the Snapshot a forecast is
+// published as. It does no I/O and imports only the standard library and
+// gonum.
 package forecast
 
 import (

@@ -19,7 +19,7 @@ import (
 
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
-	"github.com/HatiCode/kedastral/remote"
+	"github.com/HatiCode/kedastral/remote/out"
 )
 
 // remoteWrite sends the snapshots to the remote-write endpoint at rawURL as
@@ -31,15 +31,15 @@ func remoteWrite(t *testing.T, rawURL, replica string, snaps ...forecast.Snapsho
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := forecast.DefaultRemoteWriteConfig()
+	cfg := out.DefaultConfig()
 	cfg.URL = &config.URL{URL: u}
 	cfg.QueueConfig.BatchSendDeadline = model.Duration(10 * time.Millisecond)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	s := remote.NewSender(remote.SenderOptions{Registerer: reg, FlushTimeout: waitTimeout})
-	if err := s.Apply([]forecast.RemoteWriteConfig{cfg}, map[string]string{"replica": replica}); err != nil {
+	s := out.NewSender(out.SenderOptions{Registerer: reg, FlushTimeout: waitTimeout})
+	if err := s.Apply([]out.Config{cfg}, map[string]string{"replica": replica}); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

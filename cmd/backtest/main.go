@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/prometheus/common/config"
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
@@ -29,8 +29,9 @@ import (
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/backtest"
 	"github.com/HatiCode/kedastral/internal/cli"
+	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/internal/trace"
-	"github.com/HatiCode/kedastral/remote"
+	"github.com/HatiCode/kedastral/remote/read"
 )
 
 func main() {
@@ -56,12 +57,12 @@ type flags struct {
 	title              string
 	forecastsOut       string
 	plot               string
-	workload           forecast.WorkloadConfig
+	workload           config.Workload
 	log                promslog.Config
 }
 
 func addFlags(app *kingpin.Application) *flags {
-	f := &flags{workload: forecast.DefaultWorkloadConfig()}
+	f := &flags{workload: config.DefaultWorkload()}
 	w := &f.workload
 	// Defaults for a replay: history for a weekly season, a target per pod
 	// chosen from the trace, and bounds that do not bind.
@@ -228,8 +229,8 @@ func (f *flags) history(ctx context.Context, logger *slog.Logger) (forecast.Seri
 		}
 		return s, nil
 	}
-	client, err := remote.NewClient(remote.ClientOptions{
-		URL: f.promURL, HTTP: config.DefaultHTTPClientConfig, Timeout: time.Duration(f.promTimeout),
+	client, err := read.NewClient(read.ClientOptions{
+		URL: f.promURL, HTTP: promconfig.DefaultHTTPClientConfig, Timeout: time.Duration(f.promTimeout),
 	})
 	if err != nil {
 		return forecast.Series{}, err

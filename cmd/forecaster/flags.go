@@ -9,15 +9,16 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/alecthomas/units"
-	"github.com/prometheus/common/config"
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
-	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/cli"
+	"github.com/HatiCode/kedastral/internal/config"
+	"github.com/HatiCode/kedastral/remote/out"
 )
 
 // flags holds the parsed command line.
@@ -26,7 +27,7 @@ type flags struct {
 	prometheusURL string
 	promTimeout   model.Duration
 	staleAfter    model.Duration
-	workload      forecast.WorkloadConfig
+	workload      config.Workload
 	web           web.FlagConfig
 	log           promslog.Config
 
@@ -55,7 +56,7 @@ type flags struct {
 
 // addFlags defines every flag of the forecaster on app.
 func addFlags(app *kingpin.Application) *flags {
-	d := forecast.DefaultWorkloadConfig()
+	d := config.DefaultWorkload()
 	f := &flags{workload: d, workloadFlagsSet: map[string]*bool{}, remoteWriteExternal: map[string]string{}}
 
 	app.Flag("config.file", "YAML file listing the workloads; replaces the workload flags below.").
@@ -74,8 +75,8 @@ func addFlags(app *kingpin.Application) *flags {
 		Default("15d").SetValue(&f.retention)
 	app.Flag("remote-write.url", "Remote-write endpoint to send the forecasts to, such as http://prometheus:9090/api/v1/write; repeatable. Adds to remote_write of the config file.").
 		PlaceHolder("<url>").StringsVar(&f.remoteWriteURLs)
-	app.Flag("remote-write.protobuf-message", "Remote-write protocol of the --remote-write.url endpoints: "+forecast.RemoteWriteV1+" (1.0) or "+forecast.RemoteWriteV2+" (2.0).").
-		Default(forecast.RemoteWriteV1).EnumVar(&f.remoteWriteMessage, forecast.RemoteWriteV1, forecast.RemoteWriteV2)
+	app.Flag("remote-write.protobuf-message", "Remote-write protocol of the --remote-write.url endpoints: "+out.MessageV1+" (1.0) or "+out.MessageV2+" (2.0).").
+		Default(out.MessageV1).EnumVar(&f.remoteWriteMessage, out.MessageV1, out.MessageV2)
 	app.Flag("remote-write.external-label", "Label added to every remote-written series, as name=value (such as replica=a); repeatable. Overrides external_labels of the config file.").
 		PlaceHolder("name=value").StringMapVar(&f.remoteWriteExternal)
 	app.Flag("shard.count", "Number of forecaster shards the workloads are split across, by a hash of their name.").
@@ -166,11 +167,11 @@ func (f *flags) check() error {
 // config returns the configuration: the file's when --config.file is set,
 // else the one workload of the flags; --prometheus.url and
 // --prometheus.timeout override the file.
-func (f *flags) config() (*forecast.Config, error) {
-	cfg := &forecast.Config{Prometheus: forecast.DefaultPrometheusConfig(), Workloads: []forecast.WorkloadConfig{f.workload}}
+func (f *flags) config() (*config.Config, error) {
+	cfg := &config.Config{Prometheus: config.DefaultPrometheus(), Workloads: []config.Workload{f.workload}}
 	if f.configFile != "" {
 		var err error
-		if cfg, err = forecast.LoadFile(f.configFile); err != nil {
+		if cfg, err = config.LoadFile(f.configFile); err != nil {
 			return nil, err
 		}
 	}
@@ -179,7 +180,7 @@ func (f *flags) config() (*forecast.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--prometheus.url: %w", err)
 		}
-		cfg.Prometheus.URL = &config.URL{URL: u}
+		cfg.Prometheus.URL = &promconfig.URL{URL: u}
 	}
 	if f.promTimeout != 0 {
 		cfg.Prometheus.Timeout = f.promTimeout
@@ -189,8 +190,8 @@ func (f *flags) config() (*forecast.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--remote-write.url: %w", err)
 		}
-		rw := forecast.DefaultRemoteWriteConfig()
-		rw.URL, rw.ProtobufMessage = &config.URL{URL: u}, f.remoteWriteMessage
+		rw := out.DefaultConfig()
+		rw.URL, rw.ProtobufMessage = &promconfig.URL{URL: u}, f.remoteWriteMessage
 		cfg.RemoteWrite = append(cfg.RemoteWrite, rw)
 	}
 	if len(f.remoteWriteExternal) > 0 {
@@ -205,7 +206,7 @@ func (f *flags) config() (*forecast.Config, error) {
 		return nil, err
 	}
 	var err error
-	if cfg.Workloads, err = forecast.Shard(cfg.Workloads, f.shardCount, f.shardIndex); err != nil {
+	if cfg.Workloads, err = config.Shard(cfg.Workloads, f.shardCount, f.shardIndex); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -214,6 +215,6 @@ func (f *flags) config() (*forecast.Config, error) {
 // pushMode reports whether the forecaster reads its own storage, written by
 // remote write: when no Prometheus is configured, or when the receiver is
 // asked for.
-func (f *flags) pushMode(cfg *forecast.Config) bool {
+func (f *flags) pushMode(cfg *config.Config) bool {
 	return f.receiver || cfg.Prometheus.URL == nil
 }

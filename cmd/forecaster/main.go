@@ -25,9 +25,9 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/HatiCode/kedastral/exporter"
-	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/cli"
-	"github.com/HatiCode/kedastral/remote"
+	"github.com/HatiCode/kedastral/internal/engine"
+	"github.com/HatiCode/kedastral/remote/out"
 )
 
 // shutdownTimeout bounds the drain of HTTP requests and ticks at exit.
@@ -62,9 +62,9 @@ func runForecaster(args []string, stderr io.Writer) int {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	store := forecast.NewStore()
+	store := engine.NewStore()
 	reg.MustRegister(exporter.NewCollector(store, nil))
-	metrics := forecast.NewMetrics(reg)
+	metrics := engine.NewMetrics(reg)
 	initial, err := f.config()
 	if err != nil {
 		logger.Error("Cannot load the configuration", "err", err)
@@ -85,14 +85,14 @@ func runForecaster(args []string, stderr io.Writer) int {
 		}()
 		logger.Info("Push mode: receiving remote write at /api/v1/write", "storage", f.storagePath, "retention", f.retention)
 	}
-	sched := forecast.NewScheduler(forecast.EngineDeps{
+	sched := engine.NewScheduler(engine.Deps{
 		Store:      store,
 		Metrics:    metrics,
 		Logger:     logger,
 		StaleAfter: time.Duration(f.staleAfter),
 		Adapter:    adapter,
 	})
-	sender := remote.NewSender(remote.SenderOptions{Logger: logger, Registerer: reg})
+	sender := out.NewSender(out.SenderOptions{Logger: logger, Registerer: reg})
 	store.Listen(sender)
 	if push != nil {
 		// The plans go into the storage too, for a restart to start from.
@@ -145,7 +145,7 @@ func runForecaster(args []string, stderr io.Writer) int {
 		sched.Stop()
 	})
 	// Added after the scheduler, so interrupted after it: the last forecasts
-	// are published, then flushed (for at most remote.DefaultFlushTimeout).
+	// are published, then flushed (for at most out.DefaultFlushTimeout).
 	sendCtx, stopSending := context.WithCancel(context.Background())
 	g.Add(func() error {
 		sender.Run(sendCtx)

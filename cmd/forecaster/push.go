@@ -8,8 +8,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/HatiCode/kedastral/forecast"
-	"github.com/HatiCode/kedastral/remote"
+	"github.com/HatiCode/kedastral/internal/config"
+	"github.com/HatiCode/kedastral/internal/engine"
+	"github.com/HatiCode/kedastral/remote/in"
+	"github.com/HatiCode/kedastral/remote/read"
 )
 
 // backfillMargin is read before the longest window, for the range functions
@@ -18,14 +20,14 @@ const backfillMargin = time.Hour
 
 // pushMode is the embedded storage and the remote-write receiver that fills it.
 type pushMode struct {
-	storage  *remote.Storage
-	receiver *remote.Receiver
+	storage  *in.Storage
+	receiver *in.Receiver
 }
 
 // openPush opens the embedded storage at --storage.path and builds the
 // receiver.
-func openPush(f *flags, reg prometheus.Registerer, metrics *forecast.Metrics, logger *slog.Logger) (*pushMode, error) {
-	st, err := remote.OpenStorage(remote.StorageOptions{
+func openPush(f *flags, reg prometheus.Registerer, metrics *engine.Metrics, logger *slog.Logger) (*pushMode, error) {
+	st, err := in.OpenStorage(in.StorageOptions{
 		Path:       f.storagePath,
 		Retention:  time.Duration(f.retention),
 		Logger:     logger,
@@ -35,7 +37,7 @@ func openPush(f *flags, reg prometheus.Registerer, metrics *forecast.Metrics, lo
 	if err != nil {
 		return nil, err
 	}
-	rcv := remote.NewReceiver(st.Appendable(), remote.ReceiverOptions{
+	rcv := in.NewReceiver(st.Appendable(), in.ReceiverOptions{
 		MaxBodyBytes: int64(f.maxBodyBytes),
 		Logger:       logger,
 		Registerer:   reg,
@@ -47,7 +49,7 @@ func openPush(f *flags, reg prometheus.Registerer, metrics *forecast.Metrics, lo
 // its newest sample (or, when it is empty, from the start of the longest
 // window) to now. The receiver answers 503 meanwhile, so senders retry
 // later rather than write ahead of the backfill.
-func (p *pushMode) backfill(ctx context.Context, cfg *forecast.Config, now time.Time, logger *slog.Logger) error {
+func (p *pushMode) backfill(ctx context.Context, cfg *config.Config, now time.Time, logger *slog.Logger) error {
 	var longest time.Duration
 	queries := make([]string, len(cfg.Workloads))
 	for i, w := range cfg.Workloads {
@@ -58,11 +60,11 @@ func (p *pushMode) backfill(ctx context.Context, cfg *forecast.Config, now time.
 	if newest, ok := p.storage.MaxTime(); ok && newest.After(from) {
 		from = newest.Add(time.Millisecond)
 	}
-	selectors, err := remote.Selectors(queries)
+	selectors, err := in.Selectors(queries)
 	if err != nil {
 		return err
 	}
-	client, err := remote.NewReadClient(cfg.Prometheus.URL.String(), cfg.Prometheus.HTTPClientConfig, time.Duration(cfg.Prometheus.Timeout))
+	client, err := read.NewReadClient(cfg.Prometheus.URL.String(), cfg.Prometheus.HTTPClientConfig, time.Duration(cfg.Prometheus.Timeout))
 	if err != nil {
 		return err
 	}
@@ -70,7 +72,7 @@ func (p *pushMode) backfill(ctx context.Context, cfg *forecast.Config, now time.
 	defer p.receiver.Resume()
 	logger.Info("Backfilling history from Prometheus", "from", from.UTC(), "to", now.UTC(), "prometheus", cfg.Prometheus.URL.Redacted())
 	began := time.Now()
-	appended, skipped, err := remote.Backfill(ctx, client, p.storage.Appendable(), selectors, from, now, logger)
+	appended, skipped, err := read.Backfill(ctx, client, p.storage.Appendable(), selectors, from, now, logger)
 	if err != nil {
 		return fmt.Errorf("backfill: %w", err)
 	}

@@ -11,16 +11,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
-	"github.com/HatiCode/kedastral/forecast"
-	"github.com/HatiCode/kedastral/remote"
+	"github.com/HatiCode/kedastral/internal/config"
+	"github.com/HatiCode/kedastral/internal/engine"
+	"github.com/HatiCode/kedastral/remote/in"
+	"github.com/HatiCode/kedastral/remote/out"
+	"github.com/HatiCode/kedastral/remote/read"
 )
 
 // reloader loads the configuration and applies it to the scheduler, at start
 // and on every reload. A configuration that does not load changes nothing.
 type reloader struct {
 	flags   *flags
-	sched   *forecast.Scheduler
-	metrics *forecast.Metrics
+	sched   *engine.Scheduler
+	metrics *engine.Metrics
 	logger  *slog.Logger
 
 	success     prometheus.Gauge
@@ -28,17 +31,17 @@ type reloader struct {
 
 	// storage and receiver are set in push mode, where every workload
 	// reads the embedded storage and the receiver keeps what they select.
-	storage  *remote.Storage
-	receiver *remote.Receiver
+	storage  *in.Storage
+	receiver *in.Receiver
 	// sender remote-writes the forecasts to remote_write endpoints.
-	sender *remote.Sender
+	sender *out.Sender
 
 	mu         sync.Mutex
-	prometheus forecast.PrometheusConfig
-	client     *remote.Client
+	prometheus config.Prometheus
+	client     *read.Client
 }
 
-func newReloader(f *flags, sched *forecast.Scheduler, metrics *forecast.Metrics, logger *slog.Logger, reg prometheus.Registerer, push *pushMode, sender *remote.Sender) *reloader {
+func newReloader(f *flags, sched *engine.Scheduler, metrics *engine.Metrics, logger *slog.Logger, reg prometheus.Registerer, push *pushMode, sender *out.Sender) *reloader {
 	r := &reloader{
 		flags:   f,
 		sender:  sender,
@@ -89,7 +92,7 @@ func (r *reloader) apply() error {
 	}
 	client := r.client
 	if client == nil || !reflect.DeepEqual(cfg.Prometheus, r.prometheus) {
-		client, err = remote.NewClient(remote.ClientOptions{
+		client, err = read.NewClient(read.ClientOptions{
 			URL:     cfg.Prometheus.URL.String(),
 			HTTP:    cfg.Prometheus.HTTPClientConfig,
 			Timeout: time.Duration(cfg.Prometheus.Timeout),
@@ -112,7 +115,7 @@ func (r *reloader) apply() error {
 
 // applyPush runs the workloads on the embedded storage and makes the
 // receiver keep the series their queries select.
-func (r *reloader) applyPush(cfg *forecast.Config) error {
+func (r *reloader) applyPush(cfg *config.Config) error {
 	queries := make([]string, len(cfg.Workloads))
 	for i, w := range cfg.Workloads {
 		queries[i] = w.Query
@@ -130,7 +133,7 @@ func (r *reloader) applyPush(cfg *forecast.Config) error {
 }
 
 // warnIntervals warns of workloads whose snapshots go stale between ticks.
-func (r *reloader) warnIntervals(cfg *forecast.Config) {
+func (r *reloader) warnIntervals(cfg *config.Config) {
 	for _, w := range cfg.Workloads {
 		if time.Duration(w.Interval) >= time.Duration(r.flags.staleAfter) {
 			r.logger.Warn("Interval is not shorter than --stale-after: the snapshot will be marked stale between ticks",

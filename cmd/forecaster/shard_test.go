@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 )
 
@@ -43,8 +43,8 @@ func TestShardsSplitWorkloads(t *testing.T) {
 	const shards = 3
 	for i, want := range shardOwners {
 		name := fmt.Sprintf("w%d", i)
-		if got := forecast.ShardOf(name, shards); got != want {
-			t.Fatalf("forecast.ShardOf(%q, %d) = %d, pinned %d: the hash changed, and with it the shard of deployed workloads", name, shards, got, want)
+		if got := config.ShardOf(name, shards); got != want {
+			t.Fatalf("config.ShardOf(%q, %d) = %d, pinned %d: the hash changed, and with it the shard of deployed workloads", name, shards, got, want)
 		}
 	}
 

@@ -11,11 +11,11 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/HatiCode/kedastral/exporter"
-	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/engine"
 )
 
 // newMux routes the forecaster's HTTP endpoints.
-func newMux(api *exporter.API, store *forecast.Store, reg *prometheus.Registry, sched *forecast.Scheduler, rl *reloader, push *pushMode, logger *slog.Logger) http.Handler {
+func newMux(api *exporter.API, store *engine.Store, reg *prometheus.Registry, sched *engine.Scheduler, rl *reloader, push *pushMode, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", exporter.NewPage(store, exporter.PageOptions{
 		Name:    "Kedastral forecaster",
@@ -49,7 +49,7 @@ func serveHealthy(w http.ResponseWriter, _ *http.Request) {
 
 // readiness answers 200 once every workload has a first forecast, else 503.
 type readiness struct {
-	sched *forecast.Scheduler
+	sched *engine.Scheduler
 }
 
 func (h readiness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/config"
+	"github.com/HatiCode/kedastral/internal/engine"
 )
 
 // Days in steps, for the naive baselines.
@@ -28,7 +30,7 @@ type Options struct {
 	// Workload holds the forecast and capacity settings, as the forecaster
 	// reads them; Name, Query, Step and Interval are set by the backtest.
 	// A Capacity.TargetPerPod of 0 means the mean of the training part / 10.
-	Workload forecast.WorkloadConfig
+	Workload config.Workload
 	// TrainFraction is the share of the time span before the scored part.
 	TrainFraction float64
 	// EvalHorizon is how far ahead forecasts are scored; 0 means the lead
@@ -240,7 +242,7 @@ type tick struct {
 type run struct {
 	opts    Options
 	history forecast.Series
-	cfg     forecast.WorkloadConfig
+	cfg     config.Workload
 	step    time.Duration
 	startup int // steps a pod takes to be ready, at least 1
 	evalK   int // evaluation horizon in steps
@@ -294,7 +296,7 @@ var ErrInvalidOptions = errors.New("invalid options")
 
 // shape is what the options make of a history's step.
 type shape struct {
-	cfg     forecast.WorkloadConfig
+	cfg     config.Workload
 	startup int // steps a pod takes to be ready, at least 1
 	evalK   int // evaluation horizon in steps, at least 1
 	prewarm int // pre-warm window in whole steps
@@ -415,14 +417,14 @@ func ceilSteps(d, step time.Duration) int {
 // replay ticks the engine once per step from r.warm to the end.
 func (r *run) replay(ctx context.Context) error {
 	now := r.history.Time(r.warm)
-	store := forecast.NewStore()
+	store := engine.NewStore()
 	logger := slog.New(slog.DiscardHandler)
 	if r.opts.Verbose {
 		logger = r.opts.Logger
 	}
-	engine, err := forecast.NewEngine(r.cfg, memorySource{r.history}, forecast.EngineDeps{
+	engine, err := engine.New(r.cfg, memorySource{r.history}, engine.Deps{
 		Store:      store,
-		Metrics:    forecast.NewMetrics(prometheus.NewRegistry()),
+		Metrics:    engine.NewMetrics(prometheus.NewRegistry()),
 		Logger:     logger,
 		Now:        func() time.Time { return now },
 		StaleAfter: 3 * r.step,

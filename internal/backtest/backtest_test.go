@@ -20,6 +20,7 @@ import (
 
 	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 	"github.com/HatiCode/kedastral/internal/trace"
 )
@@ -43,7 +44,7 @@ func surges(days int) forecast.Series {
 // are asked for), no pre-warm, no rate limits, and an HPA that passes every
 // change through.
 func exactOptions(m string) Options {
-	w := forecast.DefaultWorkloadConfig()
+	w := config.DefaultWorkload()
 	w.Model = m
 	w.Window = model.Duration(2 * 24 * time.Hour)
 	w.Horizon = model.Duration(30 * time.Minute)
@@ -183,7 +184,7 @@ func TestOracleNeverShort(t *testing.T) {
 
 // defaultOptions are the backtest command's defaults with a 2-day window.
 func defaultOptions() Options {
-	w := forecast.DefaultWorkloadConfig()
+	w := config.DefaultWorkload()
 	w.Window = model.Duration(2 * 24 * time.Hour)
 	w.Capacity.TargetPerPod, w.Capacity.MinReplicas, w.Capacity.MaxReplicas = 0, 1, 100000
 	w.AccuracyWindow = 0
@@ -416,7 +417,7 @@ func TestRunRefusesBadOptions(t *testing.T) {
 // asking for the load of 6, and be short at 5, still in the surge.)
 func TestPoliciesStepUp(t *testing.T) {
 	load := []float64{100, 100, 100, 500, 500, 500, 100, 100, 100, 100}
-	w := forecast.DefaultWorkloadConfig()
+	w := config.DefaultWorkload()
 	w.Step, w.Horizon = model.Duration(time.Minute), model.Duration(5*time.Minute)
 	c := &w.Capacity
 	c.TargetPerPod, c.Headroom, c.MinReplicas, c.MaxReplicas = 100, 1, 1, 100

@@ -11,7 +11,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/internal/trace"
 )
 
@@ -36,7 +36,7 @@ func FuzzRun(f *testing.F) {
 		if err != nil || len(history.Values) > 5000 {
 			return
 		}
-		w := forecast.DefaultWorkloadConfig()
+		w := config.DefaultWorkload()
 		w.Window = model.Duration(100 * history.Step)
 		w.Capacity.TargetPerPod, w.Capacity.MinReplicas, w.Capacity.MaxReplicas = 0, 1, 1000
 		w.AccuracyWindow = 0

@@ -22,6 +22,7 @@ import (
 
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/backtest"
+	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/internal/trace"
 )
 
@@ -52,7 +53,7 @@ func main() {
 }
 
 func options() backtest.Options {
-	w := forecast.DefaultWorkloadConfig()
+	w := config.DefaultWorkload()
 	w.Window = model.Duration(15 * 24 * time.Hour)
 	w.Capacity.TargetPerPod, w.Capacity.MinReplicas, w.Capacity.MaxReplicas = 0, 1, 100000
 	w.AccuracyWindow = 0
@@ -195,7 +196,7 @@ func taxiLongHorizon(ctx context.Context, dir string) (string, error) {
 // goBench runs the models' benchmarks and returns their result lines.
 func goBench() (string, error) {
 	cmd := exec.Command("go", "test", "-run", "^$", "-bench", "HoltWintersFit|ModelPredict|TickWorkloads|Plan$|TunerPlan",
-		"-benchtime", "20x", "-benchmem", "./forecast", "./capacity")
+		"-benchtime", "20x", "-benchmem", "./forecast", "./internal/engine", "./capacity")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

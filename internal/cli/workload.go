@@ -8,6 +8,7 @@ import (
 
 	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/config"
 )
 
 // FlagFunc defines one flag; kingpin's (*Application).Flag is one, and a
@@ -18,7 +19,7 @@ type FlagFunc func(name, help string) *kingpin.FlagClause
 // into w and defaulting to w's current values: --window, --horizon, --model,
 // --refit-interval, --lower-quantile, --upper-quantile, --accuracy-window.
 // The forecaster and the backtest share them, so they read alike.
-func AddModelFlags(flag FlagFunc, w *forecast.WorkloadConfig) {
+func AddModelFlags(flag FlagFunc, w *config.Workload) {
 	flag("window", "History read at each forecast.").Default(w.Window.String()).SetValue(&w.Window)
 	flag("horizon", "How far ahead to forecast; horizon/step values.").Default(w.Horizon.String()).SetValue(&w.Horizon)
 	flag("model", fmt.Sprintf("Forecasting model, one of %v; auto chooses per workload by backtest.", forecast.ModelNames())).

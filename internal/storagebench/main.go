@@ -1,6 +1,6 @@
 // Command storagebench measures what the forecaster's embedded storage (push
 // mode) costs per stored series. It opens the storage as the forecaster does
-// (remote.OpenStorage, with its retention and block sizes) in a temporary
+// (in.OpenStorage, with its retention and block sizes) in a temporary
 // directory, appends -series series of -days of samples -interval apart in
 // requests of -batch samples, as the remote-write receiver would, waits for
 // the head to be compacted into blocks, and prints in Markdown: the bytes on
@@ -37,7 +37,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/HatiCode/kedastral/forecast"
-	"github.com/HatiCode/kedastral/remote"
+	"github.com/HatiCode/kedastral/remote/in"
 )
 
 // headSpan is the span of samples past which the TSDB compacts its head: one
@@ -63,7 +63,7 @@ func main() {
 	flag.Float64Var(&o.days, "days", 2, "days of samples of each series")
 	flag.DurationVar(&o.interval, "interval", 15*time.Second, "time between two samples of a series (the scrape interval)")
 	flag.IntVar(&o.batch, "batch", 2000, "samples per commit, as in one remote-write request")
-	flag.DurationVar(&o.retention, "retention", remote.DefaultRetention, "retention the storage is opened with (it sets the largest block)")
+	flag.DurationVar(&o.retention, "retention", in.DefaultRetention, "retention the storage is opened with (it sets the largest block)")
 	flag.StringVar(&o.values, "values", "counter", "sample values: counter (integer counts, as http_requests_total) or gauge (noisy floats)")
 	flag.DurationVar(&o.jitter, "jitter", 0, "random delay added to each timestamp, up to this; 0 is Prometheus's aligned scrapes")
 	flag.DurationVar(&o.window, "window", 24*time.Hour, "history read by the timed range query, at a 1m step")
@@ -134,7 +134,7 @@ func run(o options, out io.Writer) error {
 func measure(ctx context.Context, o options, dir string) (result, error) {
 	var res result
 	reg := prometheus.NewRegistry()
-	st, err := remote.OpenStorage(remote.StorageOptions{Path: dir, Retention: o.retention, Registerer: reg})
+	st, err := in.OpenStorage(in.StorageOptions{Path: dir, Retention: o.retention, Registerer: reg})
 	if err != nil {
 		return res, err
 	}
@@ -241,7 +241,7 @@ func measure(ctx context.Context, o options, dir string) (result, error) {
 		return res, err
 	}
 	began = time.Now()
-	again, err := remote.OpenStorage(remote.StorageOptions{Path: dir, Retention: o.retention, Registerer: prometheus.NewRegistry()})
+	again, err := in.OpenStorage(in.StorageOptions{Path: dir, Retention: o.retention, Registerer: prometheus.NewRegistry()})
 	if err != nil {
 		return res, fmt.Errorf("open again: %w", err)
 	}

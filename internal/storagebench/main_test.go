@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/HatiCode/kedastral/remote"
+	"github.com/HatiCode/kedastral/remote/in"
 )
 
 // TestRun measures a small storage end to end: 10 series × 8 h at 15 s,
@@ -16,7 +16,7 @@ import (
 // compressed chunks (between 0.5 and 20 bytes).
 func TestRun(t *testing.T) {
 	o := options{series: 10, days: 8.0 / 24, interval: 15 * time.Second, batch: 2000,
-		retention: remote.DefaultRetention, values: "counter", window: time.Hour, dir: t.TempDir()}
+		retention: in.DefaultRetention, values: "counter", window: time.Hour, dir: t.TempDir()}
 	var out strings.Builder
 	if err := run(o, &out); err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestRun(t *testing.T) {
 // refused with a message.
 func TestOptionsRefused(t *testing.T) {
 	good := options{series: 10, days: 1, interval: 15 * time.Second, batch: 2000,
-		retention: remote.DefaultRetention, values: "counter", window: time.Hour}
+		retention: in.DefaultRetention, values: "counter", window: time.Hour}
 	for _, tc := range []struct {
 		name   string
 		change func(*options)

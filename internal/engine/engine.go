@@ -1,0 +1,269 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/HatiCode/kedastral/capacity"
+	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/config"
+	"github.com/HatiCode/kedastral/remote/read"
+)
+
+// errStaleData is returned by a tick whose newest load is older than the
+// stale-after limit: a forecast from it would be stale on arrival.
+var errStaleData = errors.New("newest load data is too old")
+
+// Deps is what every Engine shares.
+type Deps struct {
+	Store   *Store
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// StaleAfter is the age past which data or a forecast is not trusted.
+	StaleAfter time.Duration
+	// Adapter labels kedastral_adapter_collect_seconds, e.g. "prometheus".
+	Adapter string
+	// Recaller, when set, gives the first tick the plan served before a
+	// restart; nil starts from the reactive floor.
+	Recaller Recaller
+}
+
+// Engine forecasts one workload: each tick reads the history, predicts,
+// plans replicas and publishes a Snapshot in the Store.
+type Engine struct {
+	cfg    config.Workload
+	source forecast.Source
+	model  forecast.Model
+	// active is the model that made the last forecast (auto chooses).
+	active  string
+	tracker *forecast.Tracker
+	seeded  bool
+	// recalled is set once the plan served before a restart was looked for.
+	recalled bool
+	// tuner plans the replicas and, with plan_on auto, chooses what on.
+	tuner  *capacity.Tuner
+	deps   Deps
+	logger *slog.Logger
+	// Per-workload children of the shared metric vectors.
+	collectSeconds prometheus.Observer
+	predictSeconds prometheus.Observer
+}
+
+// New returns the engine of the workload cfg, which must be valid.
+func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error) {
+	m, err := forecast.NewModel(cfg.Model, forecast.ModelOptions{
+		RefitInterval: time.Duration(cfg.RefitInterval),
+		EvalHorizon:   time.Duration(cfg.Capacity.LeadTime),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Metric == "" {
+		cfg.Metric = cfg.Query
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Engine{
+		cfg:            cfg,
+		source:         source,
+		model:          m,
+		tracker:        forecast.NewTracker(time.Duration(cfg.Step), time.Duration(cfg.AccuracyWindow)),
+		tuner:          capacity.NewTuner(cfg.Capacity),
+		deps:           deps,
+		logger:         deps.Logger.With("component", "engine", "workload", cfg.Name),
+		collectSeconds: deps.Metrics.collectSeconds.WithLabelValues(deps.Adapter),
+		predictSeconds: deps.Metrics.predictSeconds.WithLabelValues(m.Name()),
+	}, nil
+}
+
+// Run ticks at once, then every Interval, until ctx is done. A tick never
+// outlasts the interval, so ticks do not pile up.
+func (e *Engine) Run(ctx context.Context) {
+	interval := time.Duration(e.cfg.Interval)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		tickCtx, cancel := context.WithTimeout(ctx, interval)
+		if err := e.Tick(tickCtx); err != nil && ctx.Err() == nil {
+			e.logger.Warn("Forecast failed, the previous snapshot stays", "err", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// Tick makes and publishes one forecast.
+func (e *Engine) Tick(ctx context.Context) error {
+	began := time.Now()
+	err := e.tick(ctx)
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	e.deps.Metrics.tickSeconds.WithLabelValues(result).Observe(time.Since(began).Seconds())
+	return err
+}
+
+func (e *Engine) tick(ctx context.Context) error {
+	now := e.deps.Now()
+	step := time.Duration(e.cfg.Step)
+	history, err := e.collect(ctx, now, step)
+	if err != nil {
+		return err
+	}
+	e.tracker.Observe(history)
+	// The model forecasts from the newest point; skip the steps between it and now.
+	ahead := int(now.Sub(history.End()) / step)
+	values, err := e.predict(history, ahead+e.cfg.Steps())
+	if err != nil {
+		return err
+	}
+	values = values[ahead:]
+	if !e.seeded {
+		e.seeded = true
+		e.tracker.Seed(e.model, history, e.cfg.Steps())
+	}
+	lower, upper := e.tracker.Interval(values, e.cfg.LowerQuantile, e.cfg.UpperQuantile)
+	e.tracker.Remember(history.Time(len(history.Values)-1+ahead), values)
+	prev := e.previous(ctx, now)
+	observed := history.Values[len(history.Values)-1]
+	began := time.Now()
+	e.tuner.Observe(history.End(), history.At)
+	plan, err := e.tuner.Plan(now, capacity.Input{Values: values, Upper: upper, Step: step, Observed: observed, Prev: prev})
+	e.deps.Metrics.planSeconds.Observe(time.Since(began).Seconds())
+	if err != nil {
+		e.countError(ComponentCapacity, ReasonPlan)
+		return fmt.Errorf("plan replicas: %w", err)
+	}
+	e.deps.Store.Put(forecast.Snapshot{
+		Workload:         e.cfg.Name,
+		Metric:           e.cfg.Metric,
+		Model:            e.active,
+		ConfiguredModel:  e.cfg.Model,
+		GeneratedAt:      now,
+		StepSeconds:      step.Seconds(),
+		HorizonSeconds:   time.Duration(e.cfg.Horizon).Seconds(),
+		LeadTimeSeconds:  time.Duration(e.cfg.Capacity.LeadTime).Seconds(),
+		Values:           values,
+		Lower:            lower,
+		Upper:            upper,
+		LowerQuantile:    e.cfg.LowerQuantile,
+		UpperQuantile:    e.cfg.UpperQuantile,
+		Accuracy:         e.tracker.Accuracy(),
+		DesiredReplicas:  plan.Desired,
+		ForecastReplicas: plan.Forecast,
+		ReactiveFloor:    plan.Floor,
+		DecidedBy:        string(plan.DecidedBy),
+		PlanBasis:        string(plan.Basis),
+		PlanHeadroom:     plan.Headroom,
+		ObservedValue:    observed,
+		ObservedAt:       history.End(),
+		Recent:           recent(history, 2*e.cfg.Steps(), time.Hour),
+	})
+	e.logger.Debug("Forecast published", "desired_replicas", plan.Desired[0], "decided_by", plan.DecidedBy, "observed", observed)
+	return nil
+}
+
+// previous returns the count the rate limits start from: the forecast's
+// own part of the last plan published, or, on the first tick after a
+// restart, the plan served before it (when the Recaller has one from within
+// a horizon), or -1: none, the planner then starts from the reactive floor.
+func (e *Engine) previous(ctx context.Context, now time.Time) int {
+	if last, ok := e.deps.Store.Get(e.cfg.Name); ok && len(last.DesiredReplicas) > 0 {
+		return last.ForecastReplicas
+	}
+	if e.recalled || e.deps.Recaller == nil {
+		return -1
+	}
+	e.recalled = true
+	n, ok, err := e.deps.Recaller.Recall(ctx, e.cfg.Name, now.Add(-time.Duration(e.cfg.Horizon)), now)
+	switch {
+	case err != nil:
+		e.logger.Warn("Cannot read back the plan served before the restart; starting from the reactive floor", "err", err)
+	case ok:
+		e.logger.Info("Starting from the plan served before the restart", "desired_replicas", n)
+		return n
+	}
+	return -1
+}
+
+// recent returns a copy of the newest points of history: n of them, or more
+// to span at least span, and never more than history holds.
+func recent(history forecast.Series, n int, span time.Duration) []float64 {
+	if k := int(span / history.Step); k > n {
+		n = k
+	}
+	n = min(n+1, len(history.Values))
+	return slices.Clone(history.Values[len(history.Values)-n:])
+}
+
+// collect reads the window of history ending at now and repairs its gaps.
+func (e *Engine) collect(ctx context.Context, now time.Time, step time.Duration) (forecast.Series, error) {
+	start := now.Add(-time.Duration(e.cfg.Points()-1) * step)
+	began := time.Now()
+	raw, err := e.source.Range(ctx, start, now, step)
+	e.collectSeconds.Observe(time.Since(began).Seconds())
+	if err != nil {
+		return forecast.Series{}, fmt.Errorf("collect: %w", err)
+	}
+	history, repairs, err := raw.Fill()
+	if err != nil {
+		e.countError(read.ComponentSource, read.ReasonNoData)
+		return forecast.Series{}, fmt.Errorf("collect: %w", err)
+	}
+	if repairs.Interpolated > 0 {
+		e.countError(read.ComponentSource, ReasonGap)
+		e.logger.Warn("Gaps in the load history were interpolated", "points", repairs.Interpolated, "of", len(raw.Values))
+	}
+	if age := now.Sub(history.End()); age > e.deps.StaleAfter {
+		e.countError(read.ComponentSource, ReasonStaleData)
+		return forecast.Series{}, fmt.Errorf("collect: %w: newest point is %s old, stale after %s", errStaleData, age, e.deps.StaleAfter)
+	}
+	return history, nil
+}
+
+// predict runs the model and checks what it returns.
+func (e *Engine) predict(history forecast.Series, n int) ([]float64, error) {
+	began := time.Now()
+	values, err := e.model.Predict(history, n)
+	e.predictSeconds.Observe(time.Since(began).Seconds())
+	if err == nil && (len(values) != n || slices.ContainsFunc(values, notFinite)) {
+		err = fmt.Errorf("model %s returned %d values, want %d finite ones", e.model.Name(), len(values), n)
+	}
+	if err != nil {
+		e.countError(ComponentModel, ReasonPredict)
+		return nil, fmt.Errorf("predict: %w", err)
+	}
+	if active := forecast.ActiveName(e.model); active != e.active {
+		attrs := []any{"model", active}
+		if a, ok := e.model.(*forecast.Auto); ok && e.active != "" {
+			attrs = append(attrs, "previous", e.active, "scores", fmt.Sprint(a.Scores()))
+		}
+		e.logger.Info("Forecasting model chosen", attrs...)
+		e.active = active
+	}
+	return values, nil
+}
+
+func (e *Engine) countError(component, reason string) {
+	e.deps.Metrics.Errors.WithLabelValues(component, reason).Inc()
+}
+
+// notFinite reports whether v is NaN or ±Inf.
+func notFinite(v float64) bool {
+	return math.IsNaN(v) || math.IsInf(v, 0)
+}

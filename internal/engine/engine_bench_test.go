@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	promconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+
+	"github.com/HatiCode/kedastral/internal/config"
+	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/remote/read"
+)
+
+// BenchmarkTick measures a whole tick (collect from a real local Prometheus,
+// predict, plan, publish) for a 30-point and a 10,080-point (7 days at 1m)
+// window, and reports its p50 and p95.
+func BenchmarkTick(b *testing.B) {
+	prom := startBackfilledPrometheus(b, 8*24*time.Hour)
+	for _, bc := range []struct {
+		name   string
+		window time.Duration
+	}{
+		{name: "points=30", window: 30 * time.Minute},
+		{name: "points=10080", window: 7 * 24 * time.Hour},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg := config.DefaultWorkload()
+			cfg.Name = "bench"
+			cfg.Query = "sum(rate(bench_requests_total[5m]))"
+			cfg.Window = model.Duration(bc.window)
+			metrics := NewMetrics(prometheus.NewRegistry())
+			client, err := read.NewClient(read.ClientOptions{
+				URL: prom.URL, HTTP: promconfig.DefaultHTTPClientConfig, Timeout: 10 * time.Second, Errors: metrics.Errors,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			store := NewStore()
+			e, err := New(cfg, client.Source(cfg.Query, logger), Deps{
+				Store: store, Metrics: metrics, Logger: logger, StaleAfter: 2 * time.Minute, Adapter: "prometheus",
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			durations := make([]time.Duration, 0, b.N)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				began := time.Now()
+				if err := e.Tick(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				durations = append(durations, time.Since(began))
+			}
+			b.StopTimer()
+			if s, _ := store.Get("bench"); len(s.Values) != cfg.Steps() {
+				b.Fatalf("snapshot has %d values, want %d", len(s.Values), cfg.Steps())
+			}
+			slices.Sort(durations)
+			b.ReportMetric(quantile(durations, 0.50).Seconds()*1000, "p50-ms")
+			b.ReportMetric(quantile(durations, 0.95).Seconds()*1000, "p95-ms")
+		})
+	}
+}
+
+// quantile returns the q-quantile of sorted durations (nearest rank).
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// startBackfilledPrometheus starts a Prometheus holding span of history up to
+// now of a counter scraped every 15 s, whose rate follows a daily cycle
+// between 100 and 300 requests per second.
+func startBackfilledPrometheus(b *testing.B, span time.Duration) *prometheustest.Server {
+	b.Helper()
+	dir := b.TempDir()
+	om := filepath.Join(dir, "history.om")
+	if err := writeHistory(om, time.Now().Add(-span), time.Now(), 15*time.Second); err != nil {
+		b.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	out, err := exec.Command(prometheustest.Binary(b, "promtool"), "tsdb", "create-blocks-from", "openmetrics", om, data).CombinedOutput()
+	if err != nil {
+		b.Fatalf("promtool create-blocks-from openmetrics: %v\n%s", err, out)
+	}
+	return prometheustest.Start(b, prometheustest.Options{DataDir: data, Args: []string{"--storage.tsdb.retention.time=30d"}})
+}
+
+func writeHistory(path string, from, to time.Time, every time.Duration) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	fmt.Fprintln(w, "# TYPE bench_requests counter")
+	count := 0.0
+	for t := from; t.Before(to); t = t.Add(every) {
+		day := 2 * math.Pi * float64(t.Unix()%86400) / 86400
+		count += (200 + 100*math.Sin(day)) * every.Seconds()
+		fmt.Fprintf(w, "bench_requests_total{job=\"bench\"} %g %d\n", count, t.Unix())
+	}
+	fmt.Fprintln(w, "# EOF")
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
