@@ -48,26 +48,34 @@ $(GOLANGCI_LINT_STAMP):
 	GOBIN=$(BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 	@rm -f $(BIN)/.golangci-lint-* && touch $@
 
+# The Go modules: the main one, and deploy/, which holds the chart's tests
+# and keeps Helm's and Kubernetes' packages out of the main one.
+MODULES := . deploy
+
 .PHONY: test
-test: tools check ## Check formatting, vet, tidiness and lint, then run every test.
+test: tools check ## Check formatting, vet, tidiness and lint, then run every test of both modules.
 	@scripts/install-chromium.sh
 	KEDASTRAL_TEST_ARTIFACTS=$(BIN)/test-artifacts $(GO) test -count=1 ./...
+	$(GO) -C deploy test -count=1 ./...
 
 .PHONY: check
-check: $(GOLANGCI_LINT_STAMP) ## gofmt, go vet, go mod tidy and golangci-lint must have nothing to say.
+check: $(GOLANGCI_LINT_STAMP) ## gofmt, file length, go vet, go mod tidy and golangci-lint must have nothing to say.
 	@echo ">> gofmt"
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*')); \
 		if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
-	@echo ">> go vet"
-	$(GO) vet ./...
-	@echo ">> go mod tidy"
-	$(GO) mod tidy -diff
-	@echo ">> golangci-lint"
-	$(BIN)/golangci-lint run ./...
+	@echo ">> files of at most 400 lines (tests excepted)"
+	@long=$$(for f in $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './bin/*'); do \
+		case $$f in *_test.go) continue;; esac; \
+		n=$$(wc -l < $$f); [ $$n -le 400 ] || echo "$$f: $$n lines"; done); \
+		if [ -n "$$long" ]; then echo "$$long"; exit 1; fi
+	@for m in $(MODULES); do \
+		echo ">> $$m: go vet, go mod tidy, golangci-lint"; \
+		$(GO) -C $$m vet ./... && $(GO) -C $$m mod tidy -diff && (cd $$m && $(BIN)/golangci-lint run ./...) || exit 1; \
+	done
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT_STAMP) ## Run golangci-lint.
-	$(BIN)/golangci-lint run ./...
+lint: $(GOLANGCI_LINT_STAMP) ## Run golangci-lint on both modules.
+	@for m in $(MODULES); do (cd $$m && $(BIN)/golangci-lint run ./...) || exit 1; done
 
 .PHONY: bench
 bench: $(PROMETHEUS_STAMP) ## Run the benchmarks (the tick against a real local Prometheus among them).
@@ -88,7 +96,7 @@ mixin: ## Render the monitoring mixin into mixin/generated and the Helm chart's 
 IMAGE_REPO ?= ghcr.io/haticode/kedastral
 .PHONY: manifests
 manifests: ## Render deploy/examples/install.yaml, the install without Helm, from the chart (committed; make test fails when it is stale).
-	$(GO) run ./deploy/render
+	$(GO) -C deploy run ./render
 
 .PHONY: docker
 docker: ## Build the forecaster and scaler images (needs a Docker engine): IMAGE_REPO-forecaster:VERSION, IMAGE_REPO-scaler:VERSION.

@@ -23,7 +23,8 @@ func TestMain(m *testing.M) {
 	binaries = map[string]string{}
 	for _, name := range []string{"forecaster", "scaler"} {
 		bin := filepath.Join(dir, name)
-		build := exec.Command("go", "build", "-trimpath", "-o", bin, "../cmd/"+name)
+		// Built in the main module, with its versions, as `make build` does.
+		build := exec.Command("go", "-C", "..", "build", "-trimpath", "-o", bin, "./cmd/"+name)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "CGO_ENABLED=0 go build %s: %v\n%s", name, err, out)

@@ -24,7 +24,6 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
-	"github.com/prometheus/common/version"
 
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/backtest"
@@ -108,18 +107,13 @@ func addFlags(app *kingpin.Application) *flags {
 
 // runBacktest is the whole program; it returns the exit code.
 func runBacktest(args []string, stdout, stderr io.Writer) int {
-	app := kingpin.New("backtest", "Kedastral backtest: replays a load history through the forecaster's forecast and capacity code, "+
+	app := cli.NewApp("backtest", "Kedastral backtest: replays a load history through the forecaster's forecast and capacity code, "+
 		"scores the forecasts against naive ones, and compares the predictive plan with reactive HPA-style scaling, "+
 		"a perfect-foresight oracle and the same planner given a perfect forecast, on a simulated cluster whose pods "+
 		"take the lead time to become ready. Exit status: 0 done, 1 a failure (unreadable or too short history), "+
-		"2 a bad command line.")
-	app.Version(version.Print("backtest"))
-	app.HelpFlag.Short('h')
-	app.UsageWriter(stderr)
-	app.ErrorWriter(stderr)
+		"2 a bad command line.", stderr)
 	f := addFlags(app)
-	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "backtest: %v\n", err)
+	if !cli.Parse(app, args, stderr) {
 		return 2
 	}
 	f.log.Writer = stderr

@@ -1,8 +1,8 @@
 // Command scaler is Kedastral's KEDA External Scaler: it serves each
 // workload's desired replicas to KEDA over gRPC, from a cache of the
 // forecasters' plans (or of Prometheus's copy of them) refreshed in the
-// background, and falls back to --default-min when a plan is missing or
-// stale.
+// background; it follows a stale plan until its horizon, and falls back to
+// --default-min when there is no plan or it has run out.
 package main
 
 import (
@@ -113,112 +113,148 @@ func (f *flags) check() error {
 
 // runScaler is the whole program; it returns the exit code.
 func runScaler(args []string, stderr io.Writer) int {
-	app := kingpin.New("scaler", "Kedastral scaler: serves each workload's planned replicas to KEDA as an External Scaler.")
-	app.Version(version.Print("scaler"))
-	app.HelpFlag.Short('h')
-	app.UsageWriter(stderr)
-	app.ErrorWriter(stderr)
-	f := addFlags(app)
-	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(stderr, "scaler: %v\n", err)
-		return 2
-	}
-	logger := promslog.New(&f.log)
-	if err := f.check(); err != nil {
-		logger.Error("Invalid command line", "err", err)
-		return 2
+	f, logger, code := parseCommandLine(args, stderr)
+	if logger == nil {
+		return code
 	}
 	logger.Info("Starting scaler", "version", version.Info())
+	sc, err := newScalerProcess(f, logger)
+	if err != nil {
+		logger.Error("Cannot start", "err", err)
+		return 1
+	}
+	defer sc.stopStreams()
+	return sc.run()
+}
 
+// parseCommandLine parses and checks the flags. It returns them with the
+// logger they configure, or a nil logger and the exit code of a bad
+// command line.
+func parseCommandLine(args []string, stderr io.Writer) (*flags, *slog.Logger, int) {
+	app := cli.NewApp("scaler", "Kedastral scaler: serves each workload's planned replicas to KEDA as an External Scaler.", stderr)
+	f := addFlags(app)
+	logger, code := cli.ParseCommandLine(app, args, stderr, &f.log, f.check)
+	return f, logger, code
+}
+
+// scalerProcess is the running program: the cache of plans, the gRPC
+// server KEDA calls, and the HTTP server of /metrics and health.
+type scalerProcess struct {
+	flags    *flags
+	logger   *slog.Logger
+	cache    *scaler.Cache
+	grpc     *grpc.Server
+	health   *health.Server
+	listener net.Listener
+	http     *http.Server
+	// stopStreams ends the streams KEDA holds open (StreamIsActive), which
+	// GracefulStop would otherwise wait for until its timeout.
+	stopStreams context.CancelFunc
+}
+
+// newScalerProcess builds the program's parts from the flags and listens
+// on the gRPC address.
+func newScalerProcess(f *flags, logger *slog.Logger) (*scalerProcess, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(versioncollector.NewCollector("kedastral"), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := scaler.NewMetrics(reg)
 	source, err := newSource(f, metrics)
 	if err != nil {
-		logger.Error("Cannot read plans", "err", err)
-		return 1
+		return nil, fmt.Errorf("read plans: %w", err)
 	}
-	cache := scaler.NewCache(source, scaler.CacheOptions{
+	sc := &scalerProcess{flags: f, logger: logger, health: health.NewServer(), http: newWebServer(reg, logger)}
+	sc.cache = scaler.NewCache(source, scaler.CacheOptions{
 		Refresh: time.Duration(f.refresh), Timeout: time.Duration(f.sourceTimeout), Idle: 10 * time.Minute,
 		Logger: logger.With("component", "cache"), Age: metrics.CacheAge,
 	})
-	defaults := scaler.Defaults{Workload: f.workload, DefaultMin: f.defaultMin, StaleAfter: time.Duration(f.staleAfter)}
 	if f.workload != "" {
-		cache.Get(f.workload) // warm the default workload's plan
+		sc.cache.Get(f.workload) // warm the default workload's plan
 	}
-
-	// KEDA holds StreamIsActive open: streams end when this is cancelled,
-	// or GracefulStop would wait for them until its timeout.
 	streams, stopStreams := context.WithCancel(context.Background())
-	defer stopStreams()
-	grpcServer, err := newGRPCServer(f, metrics, streams, logger)
-	if err != nil {
-		logger.Error("Cannot set up gRPC TLS", "err", err)
-		return 1
+	sc.stopStreams = stopStreams
+	if sc.grpc, err = newGRPCServer(f, metrics, streams, logger); err != nil {
+		stopStreams()
+		return nil, fmt.Errorf("set up gRPC TLS: %w", err)
 	}
-	externalscaler.RegisterExternalScalerServer(grpcServer, scaler.NewServer(cache, defaults, metrics, time.Second))
-	healthServer := health.NewServer()
-	healthpb.RegisterHealthServer(grpcServer, healthServer)
-	listener, err := net.Listen("tcp", f.grpcAddr)
-	if err != nil {
-		logger.Error("Cannot listen for gRPC", "address", f.grpcAddr, "err", err)
-		return 1
+	defaults := scaler.Defaults{Workload: f.workload, DefaultMin: f.defaultMin, StaleAfter: time.Duration(f.staleAfter)}
+	externalscaler.RegisterExternalScalerServer(sc.grpc, scaler.NewServer(sc.cache, defaults, metrics, time.Second))
+	healthpb.RegisterHealthServer(sc.grpc, sc.health)
+	if sc.listener, err = net.Listen("tcp", f.grpcAddr); err != nil {
+		stopStreams()
+		return nil, fmt.Errorf("listen for gRPC on %s: %w", f.grpcAddr, err)
 	}
+	return sc, nil
+}
 
+// newWebServer returns the HTTP server of /metrics, /healthz and /-/healthy.
+func newWebServer(reg *prometheus.Registry, logger *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(reg,
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)})))
-	healthy := func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = fmt.Fprintln(w, "Scaler is Healthy.")
-	}
-	mux.HandleFunc("/healthz", healthy)
-	mux.HandleFunc("/-/healthy", healthy)
-	httpServer := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	mux.HandleFunc("/healthz", serveHealthy)
+	mux.HandleFunc("/-/healthy", serveHealthy)
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+}
 
+// serveHealthy answers the health checks while the process runs.
+func serveHealthy(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = fmt.Fprintln(w, "Scaler is Healthy.")
+}
+
+// run serves until a signal or a failure, and returns the exit code.
+func (sc *scalerProcess) run() int {
 	var g run.Group
 	g.Add(cli.SignalHandler(context.Background(), os.Interrupt, syscall.SIGTERM))
 	ctx, cancel := context.WithCancel(context.Background())
 	g.Add(func() error {
-		cache.Run(ctx)
+		sc.cache.Run(ctx)
 		return nil
 	}, func(error) { cancel() })
+	sc.addGRPC(&g)
 	g.Add(func() error {
-		logger.Info("Serving KEDA External Scaler", "address", listener.Addr().String(), "tls", f.tlsCert != "", "mtls", f.tlsClientCA != "")
-		if err := grpcServer.Serve(listener); err != nil {
-			return fmt.Errorf("grpc server: %w", err)
-		}
-		return nil
-	}, func(error) {
-		healthServer.Shutdown()
-		stopStreams()
-		stopped := make(chan struct{})
-		go func() { grpcServer.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-time.After(shutdownTimeout):
-			grpcServer.Stop()
-		}
-	})
-	g.Add(func() error {
-		if err := web.ListenAndServe(httpServer, f.web, logger); !errors.Is(err, http.ErrServerClosed) {
+		if err := web.ListenAndServe(sc.http, sc.flags.web, sc.logger); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("web server: %w", err)
 		}
 		return nil
 	}, func(error) {
 		sctx, scancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		defer scancel()
-		_ = httpServer.Shutdown(sctx)
+		_ = sc.http.Shutdown(sctx)
 	})
-	err = g.Run()
+	err := g.Run()
 	var sig run.SignalError
 	if err != nil && !errors.As(err, &sig) {
-		logger.Error("Scaler stopped", "err", err)
+		sc.logger.Error("Scaler stopped", "err", err)
 		return 1
 	}
-	logger.Info("Scaler stopped", "reason", err)
+	sc.logger.Info("Scaler stopped", "reason", err)
 	return 0
+}
+
+// addGRPC serves KEDA's calls; at the end the health service says
+// NOT_SERVING, open streams end, and calls in flight have shutdownTimeout
+// to finish.
+func (sc *scalerProcess) addGRPC(g *run.Group) {
+	g.Add(func() error {
+		sc.logger.Info("Serving KEDA External Scaler", "address", sc.listener.Addr().String(),
+			"tls", sc.flags.tlsCert != "", "mtls", sc.flags.tlsClientCA != "")
+		if err := sc.grpc.Serve(sc.listener); err != nil {
+			return fmt.Errorf("grpc server: %w", err)
+		}
+		return nil
+	}, func(error) {
+		sc.health.Shutdown()
+		sc.stopStreams()
+		stopped := make(chan struct{})
+		go func() { sc.grpc.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(shutdownTimeout):
+			sc.grpc.Stop()
+		}
+	})
 }
 
 // newSource returns the forecasters, or Prometheus, as the flags say.

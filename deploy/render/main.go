@@ -13,9 +13,11 @@ import (
 )
 
 func main() {
-	chartDir := flag.String("chart", filepath.Join("deploy", "helm", "kedastral"), "Directory of the chart.")
-	values := flag.String("values", filepath.Join("deploy", "examples", "install-values.yaml"), "Values file to render with.")
-	out := flag.String("out", filepath.Join("deploy", "examples", "install.yaml"), "File written.")
+	// The paths are those of the deploy module's directory, where
+	// `make manifests` runs it.
+	chartDir := flag.String("chart", filepath.Join("helm", "kedastral"), "Directory of the chart.")
+	values := flag.String("values", filepath.Join("examples", "install-values.yaml"), "Values file to render with.")
+	out := flag.String("out", filepath.Join("examples", "install.yaml"), "File written.")
 	flag.Parse()
 	if err := run(*chartDir, *values, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "render:", err)

@@ -22,9 +22,8 @@ import (
 //
 //	ready(t) = min(r(s) for s in [t − startup, t − 1])
 func (r *run) policies(h float64, planOn capacity.Basis, timeline bool) (Policies, []TimelinePoint, error) {
-	n := len(r.history.Values)
-	// The three request series, from r.warm; the predictive and reactive
-	// policies start from the oracle's first count.
+	// The request series, from r.warm; the predictive and reactive policies
+	// start from the oracle's first count.
 	oracle, err := r.oracle(h)
 	if err != nil {
 		return Policies{}, nil, err
@@ -42,55 +41,64 @@ func (r *run) policies(h float64, planOn capacity.Basis, timeline bool) (Policie
 		return Policies{}, nil, err
 	}
 	var out Policies
-	var points []TimelinePoint
 	scores := []*PolicyScore{&out.Predictive, &out.Reactive, &out.Oracle, &out.PerfectForecast}
 	requests := [][]int{predictive, reactive, oracle, perfect}
-	var served [4]struct{ under, unserved, load float64 }
-	scored := 0
-	for t := r.test; t < n; t++ {
-		actual := r.history.Values[t]
-		var capacities [4]float64
-		for k, req := range requests {
-			ready := slices.Min(req[t-r.startup-r.warm : t-r.warm])
-			scores[k].ReplicaHours += float64(ready) * r.step.Hours()
-			capacities[k] = float64(ready) * r.cfg.Capacity.TargetPerPod
-			if known(actual) {
-				if actual > capacities[k]*(1+1e-9) {
-					served[k].under++
-					served[k].unserved += actual - capacities[k]
-				}
-				served[k].load += math.Abs(actual)
-			}
-			if req[t-r.warm] != req[t-1-r.warm] {
-				scores[k].ScaleEvents++
-			}
-		}
-		if known(actual) {
-			scored++
-		}
-		if timeline {
-			points = append(points, TimelinePoint{
-				T: r.history.Time(t), Actual: actual,
-				Predictive: capacities[0], Reactive: capacities[1], Oracle: capacities[2],
-			})
+	var capacities [][]float64
+	for k, req := range requests {
+		*scores[k], capacities = r.score(req, capacities)
+	}
+	var points []TimelinePoint
+	if timeline {
+		for i := range capacities[0] {
+			t := r.test + i
+			points = append(points, TimelinePoint{T: r.history.Time(t), Actual: r.history.Values[t],
+				Predictive: capacities[0][i], Reactive: capacities[1][i], Oracle: capacities[2][i]})
 		}
 	}
 	floor := 0
-	for t := r.test; t < n; t++ {
+	for t := r.test; t < len(r.history.Values); t++ {
 		if r.ticks[t-r.warm].floorDecided {
 			floor++
 		}
 	}
-	out.FloorDecidedRatio = float64(floor) / float64(n-r.test)
-	for k := range scores {
-		if scored > 0 {
-			scores[k].UnderProvisionedRatio = served[k].under / float64(scored)
+	out.FloorDecidedRatio = float64(floor) / float64(len(r.history.Values)-r.test)
+	return out, points, nil
+}
+
+// score scores the requests req of a policy, from r.warm, on the test part,
+// and appends the capacity of its ready replicas at each test step to
+// capacities.
+func (r *run) score(req []int, capacities [][]float64) (PolicyScore, [][]float64) {
+	var (
+		s                            PolicyScore
+		under, unserved, load, count float64
+	)
+	capacity := make([]float64, 0, len(r.history.Values)-r.test)
+	for t := r.test; t < len(r.history.Values); t++ {
+		actual := r.history.Values[t]
+		ready := slices.Min(req[t-r.startup-r.warm : t-r.warm])
+		s.ReplicaHours += float64(ready) * r.step.Hours()
+		c := float64(ready) * r.cfg.Capacity.TargetPerPod
+		capacity = append(capacity, c)
+		if known(actual) {
+			count++
+			if actual > c*(1+1e-9) {
+				under++
+				unserved += actual - c
+			}
+			load += math.Abs(actual)
 		}
-		if served[k].load > 0 {
-			scores[k].UnservedRatio = served[k].unserved / served[k].load
+		if req[t-r.warm] != req[t-1-r.warm] {
+			s.ScaleEvents++
 		}
 	}
-	return out, points, nil
+	if count > 0 {
+		s.UnderProvisionedRatio = under / count
+	}
+	if load > 0 {
+		s.UnservedRatio = unserved / load
+	}
+	return s, append(capacities, capacity)
 }
 
 // predictive returns the replicas the predictive policy asks for at each

@@ -4,10 +4,15 @@
 package cli
 
 import (
+	"fmt"
+	"io"
+	"log/slog"
 	"regexp"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	"github.com/prometheus/common/version"
 )
 
 // EnvPrefix starts the environment variable of every flag.
@@ -31,4 +36,42 @@ func SetEnvars(app *kingpin.Application) {
 func EnvarName(name string) string {
 	nonAlnum := regexp.MustCompile(`[^a-zA-Z0-9]+`)
 	return EnvPrefix + strings.ToUpper(nonAlnum.ReplaceAllString(name, "_"))
+}
+
+// NewApp returns the kingpin application of the command name, with
+// --version (the build's version) and -h for --help, writing its usage and
+// its errors to stderr.
+func NewApp(name, help string, stderr io.Writer) *kingpin.Application {
+	app := kingpin.New(name, help)
+	app.Version(version.Print(name))
+	app.HelpFlag.Short('h')
+	app.UsageWriter(stderr)
+	app.ErrorWriter(stderr)
+	return app
+}
+
+// Parse parses args with app and says so on stderr when they do not parse;
+// false then means exit code 2.
+func Parse(app *kingpin.Application, args []string, stderr io.Writer) bool {
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", app.Name, err)
+		return false
+	}
+	return true
+}
+
+// ParseCommandLine parses args with app, makes the logger that log (set
+// by app's flags) asks for, and runs check, which settles what parsing
+// alone cannot. It returns the logger, or nil and the exit code of a bad
+// command line (2).
+func ParseCommandLine(app *kingpin.Application, args []string, stderr io.Writer, log *promslog.Config, check func() error) (*slog.Logger, int) {
+	if !Parse(app, args, stderr) {
+		return nil, 2
+	}
+	logger := promslog.New(log)
+	if err := check(); err != nil {
+		logger.Error("Invalid command line", "err", err)
+		return nil, 2
+	}
+	return logger, 0
 }

@@ -21,7 +21,8 @@ import (
 // readyTimeout bounds the wait for a started Prometheus to answer /-/ready.
 const readyTimeout = 2 * time.Minute
 
-// ModuleRoot returns the directory of the project's go.mod.
+// ModuleRoot returns the directory of the main module's go.mod, the
+// repository's root, from anywhere below it (deploy/ included).
 func ModuleRoot(tb testing.TB) string {
 	tb.Helper()
 	dir, err := os.Getwd()
@@ -29,15 +30,29 @@ func ModuleRoot(tb testing.TB) string {
 		tb.Fatal(err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		if mod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && modulePath(mod) == mainModule {
 			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Fatal("go.mod not found above the working directory")
+			tb.Fatalf("the go.mod of %s not found above the working directory", mainModule)
 		}
 		dir = parent
 	}
+}
+
+// mainModule is the path of the project's main module; deploy/ is a module
+// of its own below it.
+const mainModule = "github.com/HatiCode/kedastral"
+
+// modulePath returns the module path a go.mod declares.
+func modulePath(mod []byte) string {
+	for _, line := range strings.Split(string(mod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
 }
 
 // Binary returns the path of bin/name (prometheus or promtool) under the

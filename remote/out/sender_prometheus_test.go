@@ -77,22 +77,14 @@ func TestSenderIntoPrometheus(t *testing.T) {
 	waitUntil(t, "three ticks sent", func() bool {
 		return counterValue(t, reg, "kedastral_remote_write_samples_sent_total") == 3*seriesPerSnapshot
 	})
-	instant := func(q string, at time.Time) model.Vector {
-		t.Helper()
-		v, _, _, err := client.query(context.Background(), q, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.(model.Vector)
-	}
 	for i, want := range []float64{4, 5, 6} {
 		at := now.Add(time.Duration(i-2) * 15 * time.Second)
-		v := instant(kedaQuery, at)
+		v := client.instant(t, kedaQuery, at)
 		if len(v) != 1 || float64(v[0].Value) != want {
 			t.Errorf("%s at tick %d: %v, want one series of %v", kedaQuery, i, v, want)
 		}
 	}
-	if v := instant(`kedastral_forecast_value{workload="checkout",horizon="1m"}`, now); len(v) != 1 || v[0].Value != 110 {
+	if v := client.instant(t, `kedastral_forecast_value{workload="checkout",horizon="1m"}`, now); len(v) != 1 || v[0].Value != 110 {
 		t.Errorf("forecast value in 1m: %v, want 110", v)
 	}
 	if got := counterValue(t, reg, "kedastral_remote_write_retries_total"); got < 3 {
@@ -120,7 +112,7 @@ func TestSenderIntoPrometheus(t *testing.T) {
 	waitUntil(t, "the tick sent after the restart", func() bool {
 		return counterValue(t, reg, "kedastral_remote_write_samples_sent_total") == 4*seriesPerSnapshot
 	})
-	if v := instant(kedaQuery, now.Add(15*time.Second)); len(v) != 1 || v[0].Value != 7 {
+	if v := client.instant(t, kedaQuery, now.Add(15*time.Second)); len(v) != 1 || v[0].Value != 7 {
 		t.Errorf("after the restart: %v, want one series of 7", v)
 	}
 	stop()
@@ -161,23 +153,15 @@ func TestSenderHAPair(t *testing.T) {
 	b.Published(testSnapshot("checkout", now.Add(-15*time.Second), 6))
 	stopA()
 	stopB()
-	instant := func(q string) model.Vector {
-		t.Helper()
-		v, _, _, err := client.query(context.Background(), q, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v.(model.Vector)
-	}
-	if v := instant(kedaQuery); len(v) != 2 {
+	if v := client.instant(t, kedaQuery, now); len(v) != 2 {
 		t.Errorf("%s: %v, want the 2 series of the pair", kedaQuery, v)
 	}
-	if v := instant(freshestQuery); len(v) != 1 || v[0].Value != 6 || v[0].Metric["replica"] != "b" {
+	if v := client.instant(t, freshestQuery, now); len(v) != 1 || v[0].Value != 6 || v[0].Metric["replica"] != "b" {
 		t.Errorf("freshest: %v, want b's 6", v)
 	}
 	// max() also gives one series, but the stopped replica's stale 9 wins
 	// for the 5 minutes of the lookback.
-	if v := instant(`max(` + kedaQuery + `)`); len(v) != 1 || v[0].Value != 9 {
+	if v := client.instant(t, `max(`+kedaQuery+`)`, now); len(v) != 1 || v[0].Value != 9 {
 		t.Errorf("max: %v, want 9", v)
 	}
 }
@@ -202,6 +186,12 @@ func newTestClient(t *testing.T, url string) testClient {
 	return testClient{api: v1.NewAPI(c), Client: rc}
 }
 
-func (c testClient) query(ctx context.Context, q string, at time.Time) (model.Value, v1.Warnings, v1.Infos, error) {
-	return c.api.Query(ctx, q, at)
+// instant runs q at at and returns its vector; an error fails the test.
+func (c testClient) instant(t *testing.T, q string, at time.Time) model.Vector {
+	t.Helper()
+	v, _, _, err := c.api.Query(context.Background(), q, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.(model.Vector)
 }
