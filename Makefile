@@ -24,7 +24,7 @@ LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
 build: ## Build the commands, static, into bin/.
@@ -76,6 +76,12 @@ check: $(GOLANGCI_LINT_STAMP) ## gofmt, file length, go vet, go mod tidy and gol
 .PHONY: lint
 lint: $(GOLANGCI_LINT_STAMP) ## Run golangci-lint on both modules.
 	@for m in $(MODULES); do (cd $$m && $(BIN)/golangci-lint run ./...) || exit 1; done
+
+.PHONY: e2e
+e2e: build $(PROMETHEUS_STAMP) ## KEDA and the HPA scaling Deployments ahead of the load on a real control plane; rewrites docs/e2e.md (the control plane is built once, about 12 minutes, into ~/.cache/kedastral-e2e).
+	@bin=$$(scripts/e2e-build.sh) && \
+		KEDASTRAL_E2E_BIN=$$bin KEDASTRAL_E2E_REPORT=$(CURDIR)/docs \
+		$(GO) -C deploy test -count=1 -timeout 30m -v -run '^TestE2E$$' ./e2e
 
 .PHONY: bench
 bench: $(PROMETHEUS_STAMP) ## Run the benchmarks (the tick against a real local Prometheus among them).

@@ -9,10 +9,17 @@ import (
 // measured decays by e every TuningWindow, so about the last day counts.
 const TuningWindow = 24 * time.Hour
 
-// minJudged is how many judged requests (decayed) a Tuner wants before it
-// trusts its short-time counts; until then it plans on the forecast at the
-// configured headroom, or the costliest choice within the budget.
-const minJudged = 30
+// minJudged is how many judged requests (decayed) a Tuner wants, and
+// minEvidence how much data time since the first it judged, before it
+// trusts its sums; until then it plans on the forecast at the configured
+// headroom. A few minutes of flat load, or the first pre-scaling seen,
+// say nothing of the cost over a day: trading headroom on them cut a plan
+// to half its headroom right before the first ramp it was made for (seen
+// on a real KEDA and HPA, docs/e2e.md).
+const (
+	minJudged   = 30
+	minEvidence = TuningWindow / 4
+)
 
 // maxPending bounds the requests waiting to be judged, should the data stop
 // advancing while the ticks go on: the oldest are dropped unjudged.
@@ -66,8 +73,9 @@ type Tuner struct {
 	// floorCost is the decayed sum of the floor's requests; judged counts
 	// the judged requests.
 	floorCost, judged float64
-	// last is the data time the sums were last decayed to.
-	last time.Time
+	// last is the data time the sums were last decayed to, and first the
+	// due time of the first request judged.
+	last, first time.Time
 	// pending are the requests not judged yet, oldest first.
 	pending []pendingRequests
 }
@@ -126,6 +134,9 @@ func (t *Tuner) Observe(end time.Time, load func(time.Time) (float64, bool)) {
 			continue
 		}
 		t.judged++
+		if t.first.IsZero() {
+			t.first = p.due
+		}
 		for i, r := range p.requests {
 			if x > r*t.policy.TargetPerPod*(1+epsilon) {
 				t.short[i]++
@@ -184,6 +195,9 @@ func (t *Tuner) CostRatio() float64 {
 
 // choose returns the choice to plan on now.
 func (t *Tuner) choose() Choice {
+	if t.judged < minJudged || t.first.IsZero() || t.last.Sub(t.first) < minEvidence {
+		return t.choices[0] // no evidence yet: the forecast at the full headroom
+	}
 	budget := (1 + t.policy.CostBudgetPercent/100) * t.floorCost * (1 + epsilon)
 	cheapest, best := 0, -1
 	for i := range t.choices {
@@ -196,12 +210,6 @@ func (t *Tuner) choose() Choice {
 		switch {
 		case best < 0:
 			best = i
-		case t.judged < minJudged:
-			// No evidence yet: the forecast at the full headroom (the
-			// first choice), or the costliest within the budget.
-			if t.cost[i] > t.cost[best] && best != 0 {
-				best = i
-			}
 		case t.short[i] < t.short[best]-epsilon,
 			math.Abs(t.short[i]-t.short[best]) <= epsilon && t.cost[i] < t.cost[best]:
 			best = i

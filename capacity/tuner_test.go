@@ -80,7 +80,7 @@ func TestTunerChoosesWithinTheBudget(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tu := NewTuner(tunerPolicy(tc.budget))
-			plan := alternating(t, tu, start, 240)
+			plan := alternating(t, tu, start, 480) // 8 hours: past minEvidence
 			got := tu.Choice()
 			if got.Basis != tc.want.Basis || math.Abs(got.Headroom-tc.want.Headroom) > 1e-9 {
 				t.Fatalf("Choice() = %+v, want %+v", got, tc.want)
@@ -97,17 +97,33 @@ func TestTunerChoosesWithinTheBudget(t *testing.T) {
 }
 
 // TestTunerFirstChoice: with no evidence yet, the forecast at the full
-// headroom, as plan_on forecast would.
+// headroom, as plan_on forecast would, even where it is over the budget.
+// Alternating load, budget 8 %: forecast × 1 asks for a mean of
+// (13 + 16)/2 = 14.5 where the floor asks for 13, 1.115 of it, over the
+// budget; with evidence the tuner plans on forecast × 0.75
+// (TestTunerChoosesWithinTheBudget). Ten minutes are ten judgements, below
+// minJudged; five hours are 300, but span less than minEvidence (6 h);
+// seven hours span more.
 func TestTunerFirstChoice(t *testing.T) {
-	tu := NewTuner(tunerPolicy(30))
-	got := tu.Choice()
-	if got != (Choice{Basis: BasisForecast, Headroom: 1}) {
-		t.Errorf("first Choice() = %+v, want the forecast × 1", got)
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	full := Choice{Basis: BasisForecast, Headroom: 1}
+	tests := []struct {
+		minutes int
+		want    Choice
+	}{
+		{0, full},
+		{10, full},
+		{5 * 60, full},
+		{7 * 60, Choice{Basis: BasisForecast, Headroom: 0.75}},
 	}
-	// Ten minutes of the alternating load: ten judgements, below minJudged.
-	alternating(t, tu, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 10)
-	if got := tu.Choice(); got != (Choice{Basis: BasisForecast, Headroom: 1}) {
-		t.Errorf("Choice() after ten minutes = %+v, want the forecast × 1", got)
+	for _, tc := range tests {
+		tu := NewTuner(tunerPolicy(8))
+		if tc.minutes > 0 {
+			alternating(t, tu, start, tc.minutes)
+		}
+		if got := tu.Choice(); got.Basis != tc.want.Basis || math.Abs(got.Headroom-tc.want.Headroom) > 1e-9 {
+			t.Errorf("Choice() after %d minutes = %+v, want %+v", tc.minutes, got, tc.want)
+		}
 	}
 }
 
@@ -217,7 +233,7 @@ func TestTunerDataStops(t *testing.T) {
 // TestTunerPlanCostRatio: a plan on auto carries the tuner's cost ratio.
 func TestTunerPlanCostRatio(t *testing.T) {
 	tu := NewTuner(tunerPolicy(30))
-	plan := alternating(t, tu, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 240)
+	plan := alternating(t, tu, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 480)
 	// upper × 1 asks for 16 a minute where the floor asks for 10 and 16: a
 	// mean of 16 over 13, 1.23 (the last tick's request is not judged yet).
 	if math.Abs(plan.CostRatio-16.0/13) > 0.01 || plan.CostRatio != tu.CostRatio() {
