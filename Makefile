@@ -78,7 +78,7 @@ lint: $(GOLANGCI_LINT_STAMP) ## Run golangci-lint on both modules.
 	@for m in $(MODULES); do (cd $$m && $(BIN)/golangci-lint run ./...) || exit 1; done
 
 .PHONY: e2e
-e2e: build $(PROMETHEUS_STAMP) ## KEDA and the HPA scaling Deployments ahead of the load on a real control plane; rewrites docs/e2e.md (the control plane is built once, about 12 minutes, into ~/.cache/kedastral-e2e).
+e2e: build $(PROMETHEUS_STAMP) ## KEDA and the HPA scaling Deployments ahead of the load on a real control plane; rewrites docs/e2e.md (the control plane is built once, about 18 minutes on 2 cores, into ~/.cache/kedastral-e2e; the run about 11).
 	@bin=$$(scripts/e2e-build.sh) && \
 		KEDASTRAL_E2E_BIN=$$bin KEDASTRAL_E2E_REPORT=$(CURDIR)/docs \
 		$(GO) -C deploy test -count=1 -timeout 30m -v -run '^TestE2E$$' ./e2e
