@@ -74,6 +74,57 @@ func TestBadCommandLine(t *testing.T) {
 	}
 }
 
+// TestReloadNeedsLifecycle: without --web.enable-lifecycle, POST and PUT
+// /-/reload answer 403, as Prometheus does, and reload nothing; SIGHUP
+// still reloads.
+func TestReloadNeedsLifecycle(t *testing.T) {
+	config := filepath.Join(t.TempDir(), "kedastral.yml")
+	write := func(names ...string) {
+		t.Helper()
+		body := "workloads:\n"
+		for _, n := range names {
+			body += fmt.Sprintf("  - name: %s\n    query: sum(load)\n", n)
+		}
+		if err := os.WriteFile(config, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a")
+	fc := startForecaster(t, []string{"--config.file=" + config, "--storage.path=" + t.TempDir()}, nil, true)
+	waitFor(t, 30*time.Second, "the forecaster", func() bool { code, _, _ := get(t, fc.url+"/-/healthy"); return code == http.StatusOK })
+	reloadedAt := func() float64 {
+		t.Helper()
+		_, families := fc.metrics(t)
+		v, _ := value(families, "kedastral_config_last_reload_success_timestamp_seconds", nil)
+		return v
+	}
+	started := reloadedAt()
+	time.Sleep(1100 * time.Millisecond) // a reload now would change the timestamp's second
+	write("a", "b")
+	for _, method := range []string{http.MethodPost, http.MethodPut} {
+		req, err := http.NewRequest(method, fc.url+"/-/reload", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "--web.enable-lifecycle") {
+			t.Errorf("%s /-/reload without --web.enable-lifecycle: %d %s; want 403 naming the flag", method, resp.StatusCode, body)
+		}
+	}
+	if got := reloadedAt(); got != started {
+		t.Errorf("last reload at %v after the refused reloads, want the start %v", got, started)
+	}
+	if err := fc.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "SIGHUP to reload", func() bool { return reloadedAt() > started })
+}
+
 // TestReload changes the configuration file under a running forecaster: a
 // good file is applied on POST /-/reload and on SIGHUP; a bad one is refused
 // and the old configuration keeps running.
@@ -90,7 +141,7 @@ func TestReload(t *testing.T) {
 		return fmt.Sprintf("  - name: %s\n    query: vector(%d)\n    interval: 1s\n    step: 1s\n    window: 10s\n    horizon: 10s\n", name, load)
 	}
 	write("workloads:\n" + workload("a", 100))
-	fc := startForecaster(t, []string{"--config.file=" + config}, nil, true)
+	fc := startForecaster(t, []string{"--config.file=" + config, "--web.enable-lifecycle"}, nil, true)
 	waitFor(t, time.Minute, "a's first forecast", func() bool { _, _, ok := fc.snapshot(t, "a"); return ok })
 
 	reload := func() (int, string) {

@@ -30,6 +30,8 @@ type flags struct {
 	workload      config.Workload
 	web           web.FlagConfig
 	log           promslog.Config
+	// lifecycle enables the state-changing endpoints (POST /-/reload).
+	lifecycle bool
 
 	// Push mode: the remote-write receiver and the embedded storage.
 	receiver     bool
@@ -67,6 +69,8 @@ func addFlags(app *kingpin.Application) *flags {
 		PlaceHolder("10s").SetValue(&f.promTimeout)
 	app.Flag("web.enable-remote-write-receiver", "Receive load by remote write at /api/v1/write even with --prometheus.url, which then only backfills the history missing at start-up. Without --prometheus.url the receiver is always on (push mode).").
 		BoolVar(&f.receiver)
+	app.Flag("web.enable-lifecycle", "Enable reloading the configuration by HTTP (POST or PUT /-/reload); without it that endpoint answers 403. SIGHUP reloads either way.").
+		BoolVar(&f.lifecycle)
 	app.Flag("receiver.max-body-size", "Largest remote-write request body accepted, compressed; larger ones are answered 413.").
 		Default("16MiB").BytesVar(&f.maxBodyBytes)
 	app.Flag("storage.path", "Directory of the embedded TSDB that holds the load received by remote write (push mode).").

@@ -167,7 +167,7 @@ func (fc *forecaster) run() int {
 func (fc *forecaster) addWeb(g *run.Group) {
 	api := exporter.NewAPI(fc.store, time.Duration(fc.flags.staleAfter), nil, fc.logger)
 	server := &http.Server{
-		Handler:           newMux(api, fc.store, fc.reg, fc.sched, fc.reloader, fc.push, fc.logger),
+		Handler:           newMux(api, fc.store, fc.reg, fc.sched, fc.reloader, fc.flags.lifecycle, fc.push, fc.logger),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	g.Add(func() error {

@@ -290,7 +290,7 @@ func TestPushReload(t *testing.T) {
 		}
 	}
 	write("load")
-	fc := startForecaster(t, []string{"--config.file=" + config, "--stale-after=10m",
+	fc := startForecaster(t, []string{"--config.file=" + config, "--stale-after=10m", "--web.enable-lifecycle",
 		"--storage.path=" + filepath.Join(t.TempDir(), "data")}, nil, true)
 	waitFor(t, 30*time.Second, "the receiver", func() bool {
 		code, _, _ := get(t, fc.url+"/-/healthy")

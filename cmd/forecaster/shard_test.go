@@ -67,7 +67,7 @@ func TestShardsSplitWorkloads(t *testing.T) {
 	fcs := make([]*process, shards)
 	for s := range fcs {
 		fcs[s] = startForecaster(t, []string{
-			"--config.file=" + config,
+			"--config.file=" + config, "--web.enable-lifecycle",
 			fmt.Sprintf("--shard.count=%d", shards),
 			fmt.Sprintf("--shard.index=%d", s),
 		}, nil, true)

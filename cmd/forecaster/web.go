@@ -14,8 +14,9 @@ import (
 	"github.com/HatiCode/kedastral/internal/engine"
 )
 
-// newMux routes the forecaster's HTTP endpoints.
-func newMux(api *exporter.API, store *engine.Store, reg *prometheus.Registry, sched *engine.Scheduler, rl *reloader, push *pushMode, logger *slog.Logger) http.Handler {
+// newMux routes the forecaster's HTTP endpoints; lifecycle enables POST
+// /-/reload.
+func newMux(api *exporter.API, store *engine.Store, reg *prometheus.Registry, sched *engine.Scheduler, rl *reloader, lifecycle bool, push *pushMode, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", exporter.NewPage(store, exporter.PageOptions{
 		Name:    "Kedastral forecaster",
@@ -34,7 +35,7 @@ func newMux(api *exporter.API, store *engine.Store, reg *prometheus.Registry, sc
 	mux.HandleFunc("/healthz", serveHealthy)
 	mux.HandleFunc("/-/healthy", serveHealthy)
 	mux.Handle("/-/ready", readiness{sched})
-	mux.Handle("/-/reload", reloadHandler{rl: rl, logger: logger})
+	mux.Handle("/-/reload", reloadHandler{rl: rl, enabled: lifecycle, logger: logger})
 	if push != nil {
 		mux.Handle("/api/v1/write", push.receiver)
 	}
@@ -62,13 +63,19 @@ func (h readiness) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 }
 
 // reloadHandler reloads the configuration on POST /-/reload: 200 when the new
-// configuration runs, 500 when it was refused and the old one keeps running.
+// configuration runs, 500 when it was refused and the old one keeps running;
+// 403, as Prometheus answers, unless enabled by --web.enable-lifecycle.
 type reloadHandler struct {
-	rl     *reloader
-	logger *slog.Logger
+	rl      *reloader
+	enabled bool
+	logger  *slog.Logger
 }
 
 func (h reloadHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.enabled {
+		writeError(w, http.StatusForbidden, "lifecycle API is not enabled: start the forecaster with --web.enable-lifecycle to reload by HTTP, or send it SIGHUP")
+		return
+	}
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
 		w.Header().Set("Allow", "POST, PUT")
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed: use POST")
