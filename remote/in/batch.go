@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -182,6 +183,12 @@ func (b *batch) symbols(refs []uint32, symbols []string) error {
 // admit checks the labels in b.scratch and says whether their n samples are
 // to be stored; it records refused and dropped series.
 func (b *batch) admit(i, n int) (labels.Labels, bool) {
+	// Prometheus sorts the labels it receives rather than refusing them:
+	// some senders (OpenTelemetry collectors, agents) do not sort, and
+	// their samples must not be lost here when Prometheus would keep them.
+	if !slices.IsSortedFunc(b.scratch, byName) {
+		slices.SortStableFunc(b.scratch, byName)
+	}
 	if err := checkLabels(b.scratch); err != nil {
 		b.reject(rejectInvalidLabels, n, fmt.Errorf("series %d: %w", i, err))
 		return labels.EmptyLabels(), false
@@ -196,6 +203,9 @@ func (b *batch) admit(i, n int) (labels.Labels, bool) {
 	}
 	return b.builder.Labels(), true
 }
+
+// byName orders labels by name.
+func byName(x, y labels.Label) int { return strings.Compare(x.Name, y.Name) }
 
 // drop records a series of n samples that no workload selects. Dropping by
 // choice is a success for the sender, as a relabelling drop would be: it is
@@ -313,7 +323,8 @@ func (b *batch) badRequest() error {
 
 // checkLabels refuses a label set that has no metric name, a name or value
 // that is not valid UTF-8 (or an empty name), or labels that are not sorted
-// by name or repeat one.
+// by name or repeat one. The receiver sorts labels before it checks them,
+// so that only a repeated name is refused of the last two.
 func checkLabels(ls []labels.Label) error {
 	if len(ls) == 0 {
 		return errors.New("no labels")

@@ -65,8 +65,8 @@ type ReceiverOptions struct {
 // Answers follow the remote-write specifications: 204 when everything was
 // stored or dropped by choice; 415 for a content type or encoding it does
 // not speak, before reading the body; 413 for a body over the limit; 400 for
-// a body that does not decode, labels that are invalid, unsorted or
-// duplicated, and samples out of order, too old or too far ahead (the valid
+// a body that does not decode, labels that are invalid or duplicated
+// (unsorted labels are sorted, as Prometheus does), and samples out of order, too old or too far ahead (the valid
 // series of the request are still stored, and nothing is gained by a retry);
 // 503 while a backfill runs and 500 when storage fails, the only answers a
 // sender should retry.

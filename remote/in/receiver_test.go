@@ -277,9 +277,6 @@ func TestReceiverBadRequests(t *testing.T) {
 		{"bad snappy", contentTypeV1, func(*testing.T) []byte { return []byte("not snappy at all") }, 400, "", 0},
 		{"not protobuf", contentTypeV1, func(*testing.T) []byte { return snappy.Encode(nil, []byte{0xff, 0xff, 0xff}) }, 400, "decode remote-write 1.0", 0},
 		{"not protobuf v2", contentTypeV2, func(*testing.T) []byte { return snappy.Encode(nil, []byte{0x0a, 0xff}) }, 400, "decode remote-write 2.0", 0},
-		{"unsorted labels", contentTypeV1, func(t *testing.T) []byte {
-			return bodyV1(t, series1([]string{"job", "api", "__name__", "http_requests_total"}, prompb.Sample{Timestamp: ms(1), Value: 1}), valid)
-		}, 400, "not sorted", 1},
 		{"duplicate labels", contentTypeV1, func(t *testing.T) []byte {
 			return bodyV1(t, series1([]string{"__name__", "http_requests_total", "job", "api", "job", "web"}, prompb.Sample{Timestamp: ms(1), Value: 1}), valid)
 		}, 400, "duplicate label job", 1},
@@ -298,9 +295,6 @@ func TestReceiverBadRequests(t *testing.T) {
 		{"too far ahead", contentTypeV1, func(t *testing.T) []byte {
 			return bodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(-11), Value: 1}), valid)
 		}, 400, "in the future", 1},
-		{"v2 unsorted labels", contentTypeV2, func(t *testing.T) []byte {
-			return bodyV2(t, &syms, series2(&syms, []string{"job", "api", "__name__", "http_requests_total"}, writev2.Sample{Timestamp: ms(1), Value: 1}))
-		}, 400, "not sorted", 0},
 		{"v2 reference outside symbols", contentTypeV2, func(t *testing.T) []byte {
 			return bodyV2(t, &syms, writev2.TimeSeries{LabelsRefs: []uint32{0, 999}, Samples: []writev2.Sample{{Timestamp: ms(1), Value: 1}}})
 		}, 400, "outside the symbol table", 0},
@@ -328,6 +322,47 @@ func TestReceiverBadRequests(t *testing.T) {
 			_ = reg
 		})
 	}
+}
+
+// TestReceiverSortsLabels: series whose labels are not sorted by name are
+// stored under their sorted labels, as Prometheus stores them, in 1.0 and
+// 2.0; a name that repeats once sorted is still refused. Each request: the
+// api series unsorted (instance, job, __name__: 1 sample) and a series of
+// node_cpu (dropped by choice, 1 sample), both acknowledged: 2 written.
+func TestReceiverSortsLabels(t *testing.T) {
+	unsorted := []string{"instance", "a:80", "job", "api", "__name__", "http_requests_total"}
+	syms := writev2.NewSymbolTable()
+	bodies := map[string][]byte{
+		contentTypeV1: bodyV1(t, series1(unsorted, prompb.Sample{Timestamp: ms(1), Value: 7}), series1([]string{"job", "node", "__name__", "node_cpu_seconds_total"}, prompb.Sample{Timestamp: ms(1), Value: 1})),
+		contentTypeV2: bodyV2(t, &syms, series2(&syms, unsorted, writev2.Sample{Timestamp: ms(1), Value: 7}), series2(&syms, []string{"job", "node", "__name__", "node_cpu_seconds_total"}, writev2.Sample{Timestamp: ms(1), Value: 1})),
+	}
+	for contentType, body := range bodies {
+		t.Run(contentType, func(t *testing.T) {
+			rc, st, reg := testReceiver(t)
+			rec := post(rc, contentType, body)
+			if rec.Code != http.StatusNoContent {
+				t.Fatalf("status %d (%s), want 204", rec.Code, strings.TrimSpace(rec.Body.String()))
+			}
+			if h := rec.Header().Get("X-Prometheus-Remote-Write-Samples-Written"); contentType == contentTypeV2 && h != "2" {
+				t.Errorf("samples written %q, want 2", h)
+			}
+			got := stored(t, st, anyName)
+			if v := got[`{__name__="http_requests_total", instance="a:80", job="api"}`]; len(got) != 1 || len(v) != 1 || v[0] != 7 {
+				t.Errorf("stored %v, want the api series' one sample 7 under its sorted labels", got)
+			}
+			if n := gather(t, reg, "kedastral_receiver_samples_rejected_total"); n != 0 {
+				t.Errorf("%v samples rejected, want 0", n)
+			}
+		})
+	}
+	t.Run("repeated once sorted", func(t *testing.T) {
+		rc, _, _ := testReceiver(t)
+		dup := []string{"job", "api", "__name__", "http_requests_total", "job", "web"}
+		rec := post(rc, contentTypeV1, bodyV1(t, series1(dup, prompb.Sample{Timestamp: ms(1), Value: 1})))
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "duplicate label job") {
+			t.Errorf("status %d %q, want 400 naming the duplicate label", rec.Code, strings.TrimSpace(rec.Body.String()))
+		}
+	})
 }
 
 func TestReceiverBodyLimit(t *testing.T) {

@@ -62,7 +62,8 @@ func nextSeriesV1(body *[]byte) ([]byte, error) {
 // decoding it: it returns the metric name and the number of samples and
 // histograms, and ok when the labels are valid as checkLabels would find them
 // (sorted, unique, valid UTF-8 names and values, a metric name). Nothing is
-// allocated.
+// allocated. A series it does not find ok is decoded in full, and its
+// labels sorted before they are checked.
 func peekSeriesV1(raw []byte) (name []byte, samples int, ok bool) {
 	var prev []byte
 	labels := 0
