@@ -32,9 +32,11 @@ type batch struct {
 	stored        int
 	dropped       int
 	seriesDropped int
-	badSamples    int
-	rejected      map[string]int
-	bad           []error
+	// exemplarsDropped are the exemplars acknowledged and not kept.
+	exemplarsDropped int
+	badSamples       int
+	rejected         map[string]int
+	bad              []error
 	// newest is the newest timestamp appended to each series (by label
 	// hash) in this request: the storage checks order only against what is
 	// committed, and would drop a later sample that is older silently.
@@ -70,8 +72,8 @@ func (b *batch) writeV1(body []byte) error {
 			i--
 			continue
 		}
-		if name, n, ok := peekSeriesV1(raw); ok && !b.sel.mayKeep(name) {
-			b.drop(n)
+		if name, c, ok := peekSeriesV1(raw); ok && !b.sel.mayKeep(name) {
+			b.drop(c)
 			continue
 		}
 		ts = prompb.TimeSeries{Labels: ts.Labels[:0], Samples: ts.Samples[:0], Exemplars: ts.Exemplars[:0], Histograms: ts.Histograms[:0]}
@@ -91,7 +93,7 @@ func (b *batch) seriesV1(i int, ts *prompb.TimeSeries) error {
 	for _, l := range ts.Labels {
 		b.scratch = append(b.scratch, labels.Label{Name: l.Name, Value: l.Value})
 	}
-	ls, keep := b.admit(i, len(ts.Samples)+len(ts.Histograms))
+	ls, keep := b.admit(i, seriesCounts{len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)})
 	if !keep {
 		return nil
 	}
@@ -145,16 +147,16 @@ func appendSeries[S, H any, PS sampleProto[S], PH histogramProto[H]](b *batch, l
 func (b *batch) writeV2(req *writev2.Request) error {
 	for i := range req.Timeseries {
 		ts := &req.Timeseries[i]
-		n := len(ts.Samples) + len(ts.Histograms)
+		c := seriesCounts{len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)}
 		if err := b.symbols(ts.LabelsRefs, req.Symbols); err != nil {
-			b.reject(rejectInvalidLabels, n, fmt.Errorf("series %d: %w", i, err))
+			b.reject(rejectInvalidLabels, c.points(), fmt.Errorf("series %d: %w", i, err))
 			continue
 		}
-		if n == 0 {
+		if c.points() == 0 {
 			b.reject(rejectEmptySeries, 0, fmt.Errorf("series %d has no sample and no histogram", i))
 			continue
 		}
-		ls, keep := b.admit(i, n)
+		ls, keep := b.admit(i, c)
 		if !keep {
 			continue
 		}
@@ -180,9 +182,11 @@ func (b *batch) symbols(refs []uint32, symbols []string) error {
 	return nil
 }
 
-// admit checks the labels in b.scratch and says whether their n samples are
-// to be stored; it records refused and dropped series.
-func (b *batch) admit(i, n int) (labels.Labels, bool) {
+// admit checks the labels in b.scratch and says whether the series' samples
+// are to be stored; it records refused and dropped series. The exemplars of
+// a series kept are acknowledged and dropped: the forecaster has no use for
+// them, and a sender must not retry or count them as failed.
+func (b *batch) admit(i int, c seriesCounts) (labels.Labels, bool) {
 	// Prometheus sorts the labels it receives rather than refusing them:
 	// some senders (OpenTelemetry collectors, agents) do not sort, and
 	// their samples must not be lost here when Prometheus would keep them.
@@ -190,13 +194,15 @@ func (b *batch) admit(i, n int) (labels.Labels, bool) {
 		slices.SortStableFunc(b.scratch, byName)
 	}
 	if err := checkLabels(b.scratch); err != nil {
-		b.reject(rejectInvalidLabels, n, fmt.Errorf("series %d: %w", i, err))
+		b.reject(rejectInvalidLabels, c.points(), fmt.Errorf("series %d: %w", i, err))
 		return labels.EmptyLabels(), false
 	}
 	if !b.sel.keep(b.scratch) {
-		b.drop(n)
+		b.drop(c)
 		return labels.EmptyLabels(), false
 	}
+	b.exemplarsDropped += c.exemplars
+	b.stats.Exemplars += c.exemplars
 	b.builder.Reset()
 	for _, l := range b.scratch {
 		b.builder.Add(l.Name, l.Value)
@@ -207,13 +213,16 @@ func (b *batch) admit(i, n int) (labels.Labels, bool) {
 // byName orders labels by name.
 func byName(x, y labels.Label) int { return strings.Compare(x.Name, y.Name) }
 
-// drop records a series of n samples that no workload selects. Dropping by
-// choice is a success for the sender, as a relabelling drop would be: it is
-// acknowledged as written.
-func (b *batch) drop(n int) {
-	b.dropped += n
+// drop records a series that no workload selects. Dropping by choice is a
+// success for the sender, as a relabelling drop would be: its samples,
+// histograms and exemplars are acknowledged as written.
+func (b *batch) drop(c seriesCounts) {
+	b.dropped += c.points()
+	b.exemplarsDropped += c.exemplars
 	b.seriesDropped++
-	b.stats.Samples += n
+	b.stats.Samples += c.samples
+	b.stats.Histograms += c.histograms
+	b.stats.Exemplars += c.exemplars
 }
 
 // seriesAppend is the state of one series while its samples are appended.
@@ -296,6 +305,7 @@ func (b *batch) count() {
 	b.rc.stored.Add(float64(b.stored))
 	b.rc.dropped.Add(float64(b.dropped))
 	b.rc.seriesDropped.Add(float64(b.seriesDropped))
+	b.rc.exemplarsDropped.Add(float64(b.exemplarsDropped))
 	for reason, n := range b.rejected {
 		b.rc.rejected.WithLabelValues(reason).Add(float64(n))
 	}

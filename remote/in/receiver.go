@@ -83,7 +83,9 @@ type Receiver struct {
 	stored        prometheus.Counter
 	dropped       prometheus.Counter
 	seriesDropped prometheus.Counter
-	rejected      *prometheus.CounterVec
+	// exemplarsDropped counts exemplars acknowledged and not kept.
+	exemplarsDropped prometheus.Counter
+	rejected         *prometheus.CounterVec
 }
 
 // NewReceiver returns a Receiver that appends to app. It keeps no series until
@@ -119,6 +121,10 @@ func NewReceiver(app storage.AppendableV2, opts ReceiverOptions) *Receiver {
 		seriesDropped: f.NewCounter(prometheus.CounterOpts{
 			Name: "kedastral_receiver_series_dropped_total",
 			Help: "Series received by remote write and dropped, for no workload's query selects them; a series sent in n requests counts n times.",
+		}),
+		exemplarsDropped: f.NewCounter(prometheus.CounterOpts{
+			Name: "kedastral_receiver_exemplars_dropped_total",
+			Help: "Exemplars received by remote write, acknowledged as written and dropped: forecasts have no use for them.",
 		}),
 		rejected: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "kedastral_receiver_samples_rejected_total",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -189,6 +190,48 @@ func TestReceiverV2WrittenHeaders(t *testing.T) {
 	}
 	if got := stored(t, st, anyName); len(got) != 1 || len(got[`{__name__="http_requests_total", instance="a:80", job="api"}`]) != 3 {
 		t.Errorf("stored %v, want the 3 samples of the api series", got)
+	}
+}
+
+// TestReceiverAcknowledgesExemplars: exemplars are acknowledged as written
+// and dropped, on series kept and dropped alike, and histograms of a
+// dropped series count as histograms. The request: the api series (kept)
+// with 2 samples and 2 exemplars; node_cpu (dropped) with 1 sample, 1
+// histogram and 3 exemplars. Written: 2 + 1 = 3 samples, 1 histogram,
+// 2 + 3 = 5 exemplars.
+func TestReceiverAcknowledgesExemplars(t *testing.T) {
+	rc, st, reg := testReceiver(t)
+	syms := writev2.NewSymbolTable()
+	ex := func(n int) []writev2.Exemplar {
+		out := make([]writev2.Exemplar, n)
+		for i := range out {
+			out[i] = writev2.Exemplar{LabelsRefs: []uint32{syms.Symbolize("trace_id"), syms.Symbolize(fmt.Sprint(i))}, Value: 1, Timestamp: ms(1)}
+		}
+		return out
+	}
+	api := series2(&syms, apiLabels, writev2.Sample{Timestamp: ms(2), Value: 1}, writev2.Sample{Timestamp: ms(1), Value: 2})
+	api.Exemplars = ex(2)
+	other := series2(&syms, otherLabels, writev2.Sample{Timestamp: ms(1), Value: 9})
+	other.Histograms = []writev2.Histogram{writev2.FromIntHistogram(0, ms(1), &histogram.Histogram{Count: 1, Sum: 1, ZeroThreshold: 1e-128, ZeroCount: 1})}
+	other.Exemplars = ex(3)
+	rec := post(rc, contentTypeV2, bodyV2(t, &syms, api, other))
+	if rec.Code != http.StatusNoContent {
+		t.Fatalf("status %d (%s), want 204", rec.Code, rec.Body)
+	}
+	for name, want := range map[string]string{
+		"X-Prometheus-Remote-Write-Samples-Written":    "3",
+		"X-Prometheus-Remote-Write-Histograms-Written": "1",
+		"X-Prometheus-Remote-Write-Exemplars-Written":  "5",
+	} {
+		if h := rec.Header().Get(name); h != want {
+			t.Errorf("%s = %q, want %s", name, h, want)
+		}
+	}
+	if n := gather(t, reg, "kedastral_receiver_exemplars_dropped_total"); n != 5 {
+		t.Errorf("kedastral_receiver_exemplars_dropped_total = %v, want 5", n)
+	}
+	if got := stored(t, st, anyName); len(got) != 1 || len(got[`{__name__="http_requests_total", instance="a:80", job="api"}`]) != 2 {
+		t.Errorf("stored %v, want the api series' 2 samples", got)
 	}
 }
 

@@ -16,6 +16,7 @@ const (
 	fieldWriteRequestTimeseries = 1
 	fieldSeriesLabels           = 1
 	fieldSeriesSamples          = 2
+	fieldSeriesExemplars        = 3
 	fieldSeriesHistograms       = 4
 	fieldLabelName              = 1
 	fieldLabelValue             = 2
@@ -58,49 +59,62 @@ func nextSeriesV1(body *[]byte) ([]byte, error) {
 	return raw, nil
 }
 
+// seriesCounts are the float samples, histograms and exemplars of one series
+// entry of a request.
+type seriesCounts struct {
+	samples, histograms, exemplars int
+}
+
+// points returns the samples and histograms.
+func (c seriesCounts) points() int { return c.samples + c.histograms }
+
 // peekSeriesV1 reads the labels of a TimeSeries in wire format without
-// decoding it: it returns the metric name and the number of samples and
-// histograms, and ok when the labels are valid as checkLabels would find them
+// decoding it: it returns the metric name and the number of samples,
+// histograms and exemplars, and ok when the labels are valid as checkLabels would find them
 // (sorted, unique, valid UTF-8 names and values, a metric name). Nothing is
 // allocated. A series it does not find ok is decoded in full, and its
 // labels sorted before they are checked.
-func peekSeriesV1(raw []byte) (name []byte, samples int, ok bool) {
+func peekSeriesV1(raw []byte) (name []byte, c seriesCounts, ok bool) {
 	var prev []byte
 	labels := 0
 	for len(raw) > 0 {
 		num, typ, n := protowire.ConsumeTag(raw)
 		if n < 0 {
-			return nil, 0, false
+			return nil, seriesCounts{}, false
 		}
 		raw = raw[n:]
 		if typ != protowire.BytesType {
 			if n = protowire.ConsumeFieldValue(num, typ, raw); n < 0 {
-				return nil, 0, false
+				return nil, seriesCounts{}, false
 			}
 			raw = raw[n:]
 			continue
 		}
 		v, n := protowire.ConsumeBytes(raw)
 		if n < 0 {
-			return nil, 0, false
+			return nil, seriesCounts{}, false
 		}
 		raw = raw[n:]
 		switch num {
 		case fieldSeriesLabels:
 			ln, lv, ok := peekLabel(v)
 			if !ok || len(ln) == 0 || !utf8.Valid(ln) || !utf8.Valid(lv) || (labels > 0 && bytes.Compare(prev, ln) >= 0) {
-				return nil, 0, false
+				return nil, seriesCounts{}, false
 			}
 			if string(ln) == model.MetricNameLabel {
 				name = lv
 			}
 			prev = ln
 			labels++
-		case fieldSeriesSamples, fieldSeriesHistograms:
-			samples++
+		case fieldSeriesSamples:
+			c.samples++
+		case fieldSeriesHistograms:
+			c.histograms++
+		case fieldSeriesExemplars:
+			c.exemplars++
 		}
 	}
-	return name, samples, len(name) > 0
+	return name, c, len(name) > 0
 }
 
 // peekLabel returns the name and value of a Label in wire format.

@@ -9,30 +9,31 @@ import (
 
 func TestPeekSeriesV1(t *testing.T) {
 	for _, tc := range []struct {
-		name        string
-		ts          prompb.TimeSeries
-		wantName    string
-		wantSamples int
-		wantOK      bool
+		name       string
+		ts         prompb.TimeSeries
+		wantName   string
+		wantCounts seriesCounts
+		wantOK     bool
 	}{
-		{"valid", series1(apiLabels, prompb.Sample{Timestamp: 1, Value: 1}, prompb.Sample{Timestamp: 2, Value: 2}), "http_requests_total", 2, true},
-		{"histograms count", prompb.TimeSeries{Labels: series1(apiLabels).Labels, Histograms: []prompb.Histogram{{Timestamp: 1}}}, "http_requests_total", 1, true},
-		{"no samples", series1(apiLabels), "http_requests_total", 0, true},
-		{"unsorted", series1([]string{"job", "api", "__name__", "x"}), "", 0, false},
-		{"duplicate", series1([]string{"__name__", "x", "job", "a", "job", "b"}), "", 0, false},
-		{"no name", series1([]string{"job", "api"}), "", 0, false},
-		{"empty name", series1([]string{"__name__", ""}), "", 0, false},
-		{"empty label name", series1([]string{"", "v", "__name__", "x"}), "", 0, false},
-		{"invalid utf-8 value", series1([]string{"__name__", "x", "job", "\xff"}), "", 0, false},
+		{"valid", series1(apiLabels, prompb.Sample{Timestamp: 1, Value: 1}, prompb.Sample{Timestamp: 2, Value: 2}), "http_requests_total", seriesCounts{samples: 2}, true},
+		{"histograms count", prompb.TimeSeries{Labels: series1(apiLabels).Labels, Histograms: []prompb.Histogram{{Timestamp: 1}}}, "http_requests_total", seriesCounts{histograms: 1}, true},
+		{"exemplars count", prompb.TimeSeries{Labels: series1(apiLabels).Labels, Samples: []prompb.Sample{{Timestamp: 1}}, Exemplars: []prompb.Exemplar{{Timestamp: 1}, {Timestamp: 2}}}, "http_requests_total", seriesCounts{samples: 1, exemplars: 2}, true},
+		{"no samples", series1(apiLabels), "http_requests_total", seriesCounts{}, true},
+		{"unsorted", series1([]string{"job", "api", "__name__", "x"}), "", seriesCounts{}, false},
+		{"duplicate", series1([]string{"__name__", "x", "job", "a", "job", "b"}), "", seriesCounts{}, false},
+		{"no name", series1([]string{"job", "api"}), "", seriesCounts{}, false},
+		{"empty name", series1([]string{"__name__", ""}), "", seriesCounts{}, false},
+		{"empty label name", series1([]string{"", "v", "__name__", "x"}), "", seriesCounts{}, false},
+		{"invalid utf-8 value", series1([]string{"__name__", "x", "job", "\xff"}), "", seriesCounts{}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			raw, err := tc.ts.Marshal()
 			if err != nil {
 				t.Fatal(err)
 			}
-			name, n, ok := peekSeriesV1(raw)
-			if ok != tc.wantOK || (ok && (string(name) != tc.wantName || n != tc.wantSamples)) {
-				t.Errorf("peek = %q, %d, %v; want %q, %d, %v", name, n, ok, tc.wantName, tc.wantSamples, tc.wantOK)
+			name, c, ok := peekSeriesV1(raw)
+			if ok != tc.wantOK || (ok && (string(name) != tc.wantName || c != tc.wantCounts)) {
+				t.Errorf("peek = %q, %+v, %v; want %q, %+v, %v", name, c, ok, tc.wantName, tc.wantCounts, tc.wantOK)
 			}
 		})
 	}
@@ -54,7 +55,7 @@ func FuzzPeekSeriesV1(f *testing.F) {
 		f.Add(raw)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		name, n, ok := peekSeriesV1(raw)
+		name, c, ok := peekSeriesV1(raw)
 		var ts prompb.TimeSeries
 		if err := ts.Unmarshal(raw); err != nil {
 			return // the receiver answers 400 unless the series is dropped
@@ -67,8 +68,9 @@ func FuzzPeekSeriesV1(f *testing.F) {
 		if ok != valid {
 			t.Fatalf("peek says valid=%v, checkLabels says %v, for %v", ok, valid, ts.Labels)
 		}
-		if ok && (string(name) != value(ls, "__name__") || n != len(ts.Samples)+len(ts.Histograms)) {
-			t.Fatalf("peek %q and %d, decoder %q and %d", name, n, value(ls, "__name__"), len(ts.Samples)+len(ts.Histograms))
+		want := seriesCounts{len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)}
+		if ok && (string(name) != value(ls, "__name__") || c != want) {
+			t.Fatalf("peek %q and %+v, decoder %q and %+v", name, c, value(ls, "__name__"), want)
 		}
 	})
 }
