@@ -3,6 +3,7 @@ package scaler
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,9 @@ type CacheOptions struct {
 	Timeout time.Duration
 	// Idle is how long a workload nobody asks for is still refreshed.
 	Idle time.Duration
+	// MaxWorkloads bounds how many workloads are tracked at once: the names
+	// come from the scaler's clients. Zero means no bound.
+	MaxWorkloads int
 	// Logger logs failed reads.
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -27,6 +31,10 @@ type CacheOptions struct {
 	// every refresh.
 	Age *prometheus.GaugeVec
 }
+
+// ErrTooManyWorkloads is returned when the cache already tracks
+// CacheOptions.MaxWorkloads workloads and is asked for another.
+var ErrTooManyWorkloads = errors.New("too many workloads")
 
 // Cache keeps the newest plan of every workload asked for, refreshed in the
 // background, so that a gRPC call never waits on the network. It is safe
@@ -74,7 +82,10 @@ func (c *Cache) Run(ctx context.Context) {
 // yet (or the source has none). The first Get of a workload starts its
 // refreshing and does not wait for it.
 func (c *Cache) Get(workload string) (Plan, bool) {
-	e := c.entry(workload)
+	e, err := c.entry(workload)
+	if err != nil {
+		return Plan{}, false
+	}
 	e.lastUsed.Store(c.opts.Now().UnixNano())
 	if p := e.plan.Load(); p != nil {
 		return *p, true
@@ -82,17 +93,42 @@ func (c *Cache) Get(workload string) (Plan, bool) {
 	return Plan{}, false
 }
 
-// Loaded returns a channel closed once workload's first read is done, for
-// callers that may wait (tests, a warm-up at start).
-func (c *Cache) Loaded(workload string) <-chan struct{} {
-	return c.entry(workload).loaded
+// Track starts tracking workload, as Get does, or returns
+// ErrTooManyWorkloads when MaxWorkloads others are tracked already; a
+// workload nobody asks for is forgotten after Idle, which frees its place.
+func (c *Cache) Track(workload string) error {
+	_, err := c.entry(workload)
+	return err
 }
 
-func (c *Cache) entry(workload string) *entry {
+// Loaded returns a channel closed once workload's first read is done, for
+// callers that may wait (tests, a warm-up at start); closed at once for a
+// workload refused by MaxWorkloads.
+func (c *Cache) Loaded(workload string) <-chan struct{} {
+	e, err := c.entry(workload)
+	if err != nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return e.loaded
+}
+
+// Tracked returns how many workloads are tracked.
+func (c *Cache) Tracked() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+func (c *Cache) entry(workload string) (*entry, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.entries[workload]; ok {
-		return e
+		return e, nil
+	}
+	if c.opts.MaxWorkloads > 0 && len(c.entries) >= c.opts.MaxWorkloads {
+		return nil, fmt.Errorf("%w: workload %q refused, %d are tracked, the limit", ErrTooManyWorkloads, workload, len(c.entries))
 	}
 	e := &entry{loaded: make(chan struct{})}
 	e.lastUsed.Store(c.opts.Now().UnixNano())
@@ -100,7 +136,7 @@ func (c *Cache) entry(workload string) *entry {
 	if c.ctx != nil {
 		go c.refresh(c.ctx, workload, e)
 	}
-	return e
+	return e, nil
 }
 
 // refresh reads workload's plan every Refresh until ctx is done or nobody

@@ -213,6 +213,8 @@ type harnessOptions struct {
 	idle time.Duration
 	// poll is StreamIsActive's interval (5 ms).
 	poll time.Duration
+	// maxWorkloads is the cache's MaxWorkloads (none).
+	maxWorkloads int
 }
 
 // harness is a scaler serving KEDA's gRPC on 127.0.0.1 from forecasters,
@@ -265,7 +267,7 @@ func startScalerWith(tb testing.TB, source Source, reg *prometheus.Registry, met
 		o.poll = 5 * time.Millisecond
 	}
 	cache := NewCache(source, CacheOptions{
-		Refresh: o.refresh, Timeout: o.timeout, Idle: o.idle, Age: metrics.CacheAge,
+		Refresh: o.refresh, Timeout: o.timeout, Idle: o.idle, Age: metrics.CacheAge, MaxWorkloads: o.maxWorkloads,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan struct{})

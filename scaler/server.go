@@ -36,6 +36,7 @@ type Metrics struct {
 	returned     *prometheus.GaugeVec
 	SourceErrors *prometheus.CounterVec
 	CacheAge     *prometheus.GaugeVec
+	refused      prometheus.Counter
 }
 
 // NewMetrics registers the scaler's metrics with reg.
@@ -62,6 +63,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kedastral_scaler_forecast_age_seconds",
 			Help: "Age of the cached forecast of the workload at its last refresh.",
 		}, []string{"workload"}),
+		refused: f.NewCounter(prometheus.CounterOpts{
+			Name: "kedastral_scaler_workloads_refused_total",
+			Help: "Calls refused (RESOURCE_EXHAUSTED) because they named a new workload while the scaler tracked --max-workloads.",
+		}),
 	}
 	for _, r := range []string{fallbackStale, fallbackExpired, fallbackMissing} {
 		m.stale.WithLabelValues(r)
@@ -130,6 +135,10 @@ func (s *Server) metadata(ref *externalscaler.ScaledObjectRef) (Metadata, error)
 	md, err := ParseMetadata(ref.GetScalerMetadata(), s.defaults)
 	if err != nil {
 		return Metadata{}, status.Errorf(codes.InvalidArgument, "scaled object %s/%s: %v", ref.GetNamespace(), ref.GetName(), err)
+	}
+	if err := s.cache.Track(md.Workload); err != nil {
+		s.metrics.refused.Inc()
+		return Metadata{}, status.Errorf(codes.ResourceExhausted, "scaled object %s/%s: %v (--max-workloads); a workload nobody asks for is forgotten after the idle time", ref.GetNamespace(), ref.GetName(), err)
 	}
 	return md, nil
 }

@@ -158,6 +158,49 @@ func TestGetMetricSpec(t *testing.T) {
 	})
 }
 
+// TestMaxWorkloads: with a limit of 2, a call naming a third workload is
+// refused with RESOURCE_EXHAUSTED naming the limit and counted, whatever
+// the method; the two tracked keep their answers; once one is forgotten
+// (idle 50 ms here) its place is free.
+func TestMaxWorkloads(t *testing.T) {
+	f := newFakeForecaster(t)
+	h := startScaler(t, []string{f.URL()}, harnessOptions{maxWorkloads: 2, idle: 50 * time.Millisecond})
+	for _, w := range []string{"a", "b"} {
+		if _, err := h.client.GetMetrics(callCtx(t), &externalscaler.GetMetricsRequest{ScaledObjectRef: ref(workloadMD(w)), MetricName: MetricName}); err != nil {
+			t.Fatalf("workload %s: %v", w, err)
+		}
+	}
+	calls := map[string]func() error{
+		"GetMetrics": func() error {
+			_, err := h.client.GetMetrics(callCtx(t), &externalscaler.GetMetricsRequest{ScaledObjectRef: ref(workloadMD("c")), MetricName: MetricName})
+			return err
+		},
+		"IsActive":      func() error { _, err := h.client.IsActive(callCtx(t), ref(workloadMD("c"))); return err },
+		"GetMetricSpec": func() error { _, err := h.client.GetMetricSpec(callCtx(t), ref(workloadMD("c"))); return err },
+	}
+	for name, call := range calls {
+		err := call()
+		if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "--max-workloads") {
+			t.Errorf("%s of a third workload: %v; want RESOURCE_EXHAUSTED naming --max-workloads", name, err)
+		}
+	}
+	if got := counterValues(t, h.reg, "kedastral_scaler_workloads_refused_total", "")[""]; got != 3 {
+		t.Errorf("kedastral_scaler_workloads_refused_total = %v, want 3", got)
+	}
+	if n := h.cache.Tracked(); n != 2 {
+		t.Errorf("%d workloads tracked, want 2", n)
+	}
+	// Nobody asks for a and b any more: after the idle time they are
+	// forgotten, and c gets a place.
+	deadline := time.Now().Add(10 * time.Second)
+	for h.cache.Tracked() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := calls["IsActive"](); err != nil {
+		t.Errorf("a third workload once the others were forgotten: %v", err)
+	}
+}
+
 // TestMalformedSnapshots feeds the scaler forecaster answers it cannot use.
 // Each is counted under its reason; a workload that never had a good plan
 // gets defaultMin, and one that had keeps it until it is stale. No call

@@ -52,6 +52,7 @@ type flags struct {
 	staleAfter     model.Duration
 	refresh        model.Duration
 	sourceTimeout  model.Duration
+	maxWorkloads   int
 	tlsCert        string
 	tlsKey         string
 	tlsClientCA    string
@@ -78,6 +79,8 @@ func addFlags(app *kingpin.Application) *flags {
 	app.Flag("stale-after", "Age past which a plan is not used (a ScaledObject may override it with staleAfter).").
 		Default("2m").SetValue(&f.staleAfter)
 	app.Flag("refresh-interval", "Time between two reads of each workload's plan.").Default("5s").SetValue(&f.refresh)
+	app.Flag("max-workloads", "Most workloads tracked at once (their names come from KEDA's calls); a call naming another is refused with RESOURCE_EXHAUSTED. A workload nobody asks for is forgotten after 10 minutes. 0 means no limit.").
+		Default("10000").IntVar(&f.maxWorkloads)
 	app.Flag("source.timeout", "Time limit of one read of a plan.").Default("2s").SetValue(&f.sourceTimeout)
 	app.Flag("grpc.tls-cert-file", "Certificate of the gRPC server (PEM); with --grpc.tls-key-file, serves TLS.").PlaceHolder("<file>").StringVar(&f.tlsCert)
 	app.Flag("grpc.tls-key-file", "Key of the gRPC server certificate (PEM).").PlaceHolder("<file>").StringVar(&f.tlsKey)
@@ -101,6 +104,8 @@ func (f *flags) check() error {
 		return errors.New("--forecaster.url and --prometheus.url cannot be used together")
 	case f.defaultMin < 0:
 		return errors.New("--default-min must not be negative")
+	case f.maxWorkloads < 0:
+		return errors.New("--max-workloads must not be negative (0 means no limit)")
 	case f.staleAfter <= 0 || f.refresh <= 0 || f.sourceTimeout <= 0:
 		return errors.New("--stale-after, --refresh-interval and --source.timeout must be positive")
 	case (f.tlsCert == "") != (f.tlsKey == ""):
@@ -166,8 +171,12 @@ func newScalerProcess(f *flags, logger *slog.Logger) (*scalerProcess, error) {
 	sc := &scalerProcess{flags: f, logger: logger, health: health.NewServer(), http: newWebServer(reg, logger)}
 	sc.cache = scaler.NewCache(source, scaler.CacheOptions{
 		Refresh: time.Duration(f.refresh), Timeout: time.Duration(f.sourceTimeout), Idle: 10 * time.Minute,
-		Logger: logger.With("component", "cache"), Age: metrics.CacheAge,
+		MaxWorkloads: f.maxWorkloads, Logger: logger.With("component", "cache"), Age: metrics.CacheAge,
 	})
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kedastral_scaler_workloads",
+		Help: "Workloads the scaler tracks now (at most --max-workloads).",
+	}, func() float64 { return float64(sc.cache.Tracked()) }))
 	if f.workload != "" {
 		sc.cache.Get(f.workload) // warm the default workload's plan
 	}
