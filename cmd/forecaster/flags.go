@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"strconv"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/alecthomas/units"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/HatiCode/kedastral/internal/cli"
 	"github.com/HatiCode/kedastral/internal/config"
+	"github.com/HatiCode/kedastral/remote/in"
 	"github.com/HatiCode/kedastral/remote/out"
 )
 
@@ -38,6 +40,7 @@ type flags struct {
 	storagePath  string
 	retention    model.Duration
 	maxBodyBytes units.Base2Bytes
+	limits       in.Limits
 
 	// Remote write of the forecasts.
 	remoteWriteURLs     []string
@@ -57,6 +60,23 @@ type flags struct {
 }
 
 // addFlags defines every flag of the forecaster on app.
+// addReceiverFlags adds the remote-write receiver's limits.
+func addReceiverFlags(app *kingpin.Application, f *flags) {
+	defLimits := in.DefaultLimits()
+	app.Flag("receiver.max-body-size", "Largest remote-write request body accepted, compressed; larger ones are answered 413.").
+		Default("16MiB").BytesVar(&f.maxBodyBytes)
+	app.Flag("receiver.max-series-per-request", "Most series in one remote-write request; a larger request is refused whole with 413, nothing of it stored. 0: no limit.").
+		Default(strconv.Itoa(defLimits.SeriesPerRequest)).IntVar(&f.limits.SeriesPerRequest)
+	app.Flag("receiver.max-samples-per-request", "Most samples and histograms in one remote-write request; a larger request is refused whole with 413. 0: no limit.").
+		Default(strconv.Itoa(defLimits.SamplesPerRequest)).IntVar(&f.limits.SamplesPerRequest)
+	app.Flag("receiver.max-labels-per-series", "Most labels of a series kept; a series with more is refused (400), the rest of the request stored. 0: no limit.").
+		Default(strconv.Itoa(defLimits.LabelsPerSeries)).IntVar(&f.limits.LabelsPerSeries)
+	app.Flag("receiver.max-label-name-length", "Longest label name of a series kept, in bytes; a series over it is refused (400). 0: no limit.").
+		Default(strconv.Itoa(defLimits.LabelNameLength)).IntVar(&f.limits.LabelNameLength)
+	app.Flag("receiver.max-label-value-length", "Longest label value of a series kept, in bytes; a series over it is refused (400). 0: no limit.").
+		Default(strconv.Itoa(defLimits.LabelValueLength)).IntVar(&f.limits.LabelValueLength)
+}
+
 func addFlags(app *kingpin.Application) *flags {
 	d := config.DefaultWorkload()
 	f := &flags{workload: d, workloadFlagsSet: map[string]*bool{}, remoteWriteExternal: map[string]string{}}
@@ -71,8 +91,7 @@ func addFlags(app *kingpin.Application) *flags {
 		BoolVar(&f.receiver)
 	app.Flag("web.enable-lifecycle", "Enable reloading the configuration by HTTP (POST or PUT /-/reload); without it that endpoint answers 403. SIGHUP reloads either way.").
 		BoolVar(&f.lifecycle)
-	app.Flag("receiver.max-body-size", "Largest remote-write request body accepted, compressed; larger ones are answered 413.").
-		Default("16MiB").BytesVar(&f.maxBodyBytes)
+	addReceiverFlags(app, f)
 	app.Flag("storage.path", "Directory of the embedded TSDB that holds the load received by remote write (push mode).").
 		Default("data/").StringVar(&f.storagePath)
 	app.Flag("storage.retention", "How long the embedded TSDB keeps samples; at least the longest workload window, and two weeks for weekly seasons.").
@@ -135,6 +154,9 @@ func (f *flags) addAliases(app *kingpin.Application) {
 func (f *flags) check() error {
 	if f.listenAlias != "" {
 		*f.web.WebListenAddresses = []string{f.listenAlias}
+	}
+	if l := f.limits; min(l.SeriesPerRequest, l.SamplesPerRequest, l.LabelsPerSeries, l.LabelNameLength, l.LabelValueLength) < 0 {
+		return errors.New("--receiver.max-* limits must not be negative (0 means no limit)")
 	}
 	if f.staleAfter <= 0 {
 		return errors.New("--stale-after must be positive")

@@ -36,7 +36,9 @@ type batch struct {
 	exemplarsDropped int
 	badSamples       int
 	rejected         map[string]int
-	bad              []error
+	// limited counts the series over each per-series limit.
+	limited map[string]int
+	bad     []error
 	// newest is the newest timestamp appended to each series (by label
 	// hash) in this request: the storage checks order only against what is
 	// committed, and would drop a later sample that is older silently.
@@ -51,6 +53,7 @@ func (rc *Receiver) newBatch(r *http.Request) *batch {
 		maxT:     timestamp.FromTime(rc.now().Add(maxAhead)),
 		builder:  labels.NewScratchBuilder(16),
 		rejected: map[string]int{},
+		limited:  map[string]int{},
 		newest:   map[uint64]int64{},
 	}
 }
@@ -197,6 +200,11 @@ func (b *batch) admit(i int, c seriesCounts) (labels.Labels, bool) {
 		b.reject(rejectInvalidLabels, c.points(), fmt.Errorf("series %d: %w", i, err))
 		return labels.EmptyLabels(), false
 	}
+	if le, ok := errors.AsType[*limitError](b.rc.limits.checkSeries(b.scratch)); ok {
+		b.limited[le.limit]++
+		b.reject(rejectLabelLimit, c.points(), fmt.Errorf("series %d: %w", i, le))
+		return labels.EmptyLabels(), false
+	}
 	if !b.sel.keep(b.scratch) {
 		b.drop(c)
 		return labels.EmptyLabels(), false
@@ -306,6 +314,9 @@ func (b *batch) count() {
 	b.rc.dropped.Add(float64(b.dropped))
 	b.rc.seriesDropped.Add(float64(b.seriesDropped))
 	b.rc.exemplarsDropped.Add(float64(b.exemplarsDropped))
+	for limit, n := range b.limited {
+		b.rc.limited.WithLabelValues(limit).Add(float64(n))
+	}
 	for reason, n := range b.rejected {
 		b.rc.rejected.WithLabelValues(reason).Add(float64(n))
 	}

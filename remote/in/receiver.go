@@ -34,6 +34,7 @@ const maxErrorsShown = 10
 // Reasons of kedastral_receiver_samples_rejected_total{reason}.
 const (
 	rejectInvalidLabels    = "invalid_labels"
+	rejectLabelLimit       = "label_limit"
 	rejectOutOfOrder       = "out_of_order"
 	rejectTooFarAhead      = "too_far_ahead"
 	rejectInvalidHistogram = "invalid_histogram"
@@ -54,6 +55,8 @@ type ReceiverOptions struct {
 	Registerer prometheus.Registerer
 	// Now is the clock that bounds future samples; nil means time.Now.
 	Now func() time.Time
+	// Limits bound requests and series; the zero value sets none.
+	Limits Limits
 }
 
 // Receiver is the forecaster's remote-write endpoint (POST /api/v1/write). It
@@ -64,16 +67,18 @@ type ReceiverOptions struct {
 //
 // Answers follow the remote-write specifications: 204 when everything was
 // stored or dropped by choice; 415 for a content type or encoding it does
-// not speak, before reading the body; 413 for a body over the limit; 400 for
-// a body that does not decode, labels that are invalid or duplicated
-// (unsorted labels are sorted, as Prometheus does), and samples out of order, too old or too far ahead (the valid
-// series of the request are still stored, and nothing is gained by a retry);
-// 503 while a backfill runs and 500 when storage fails, the only answers a
-// sender should retry.
+// not speak, before reading the body; 413 for a body over the limit or a
+// request over a per-request limit (Limits); 400 for a body that does not
+// decode, labels that are invalid, duplicated or over a per-series limit
+// (unsorted labels are sorted, as Prometheus does), and samples out of
+// order, too old or too far ahead (the valid series of the request are
+// still stored, and nothing is gained by a retry); 503 while a backfill
+// runs and 500 when storage fails, the only answers a sender should retry.
 type Receiver struct {
 	app     storage.AppendableV2
 	logger  *slog.Logger
 	maxBody int64
+	limits  Limits
 	now     func() time.Time
 	write   http.Handler
 
@@ -86,6 +91,7 @@ type Receiver struct {
 	// exemplarsDropped counts exemplars acknowledged and not kept.
 	exemplarsDropped prometheus.Counter
 	rejected         *prometheus.CounterVec
+	limited          *prometheus.CounterVec
 }
 
 // NewReceiver returns a Receiver that appends to app. It keeps no series until
@@ -109,31 +115,10 @@ func NewReceiver(app storage.AppendableV2, opts ReceiverOptions) *Receiver {
 		app:     app,
 		logger:  opts.Logger.With("component", "receiver"),
 		maxBody: opts.MaxBodyBytes,
+		limits:  opts.Limits,
 		now:     opts.Now,
-		stored: f.NewCounter(prometheus.CounterOpts{
-			Name: "kedastral_receiver_samples_stored_total",
-			Help: "Samples and histograms received by remote write and stored, for a workload's query selects their series.",
-		}),
-		dropped: f.NewCounter(prometheus.CounterOpts{
-			Name: "kedastral_receiver_samples_dropped_total",
-			Help: "Samples and histograms received by remote write and dropped, for no workload's query selects their series.",
-		}),
-		seriesDropped: f.NewCounter(prometheus.CounterOpts{
-			Name: "kedastral_receiver_series_dropped_total",
-			Help: "Series received by remote write and dropped, for no workload's query selects them; a series sent in n requests counts n times.",
-		}),
-		exemplarsDropped: f.NewCounter(prometheus.CounterOpts{
-			Name: "kedastral_receiver_exemplars_dropped_total",
-			Help: "Exemplars received by remote write, acknowledged as written and dropped: forecasts have no use for them.",
-		}),
-		rejected: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "kedastral_receiver_samples_rejected_total",
-			Help: "Samples and histograms received by remote write and refused with a 400, by reason.",
-		}, []string{"reason"}),
 	}
-	for _, reason := range []string{rejectInvalidLabels, rejectOutOfOrder, rejectTooFarAhead, rejectInvalidHistogram, rejectEmptySeries} {
-		rc.rejected.WithLabelValues(reason)
-	}
+	rc.registerCounters(f)
 	rc.selectors.Store(&selectorIndex{byName: map[string][][]*labels.Matcher{}})
 	requests := f.NewCounterVec(prometheus.CounterOpts{
 		Name: "kedastral_receiver_requests_total",
@@ -153,6 +138,40 @@ func NewReceiver(app storage.AppendableV2, opts ReceiverOptions) *Receiver {
 			rc.serve(w, r, inner)
 		})))
 	return rc
+}
+
+// registerCounters makes the receiver's counters with f.
+func (rc *Receiver) registerCounters(f promauto.Factory) {
+	rc.stored = f.NewCounter(prometheus.CounterOpts{
+		Name: "kedastral_receiver_samples_stored_total",
+		Help: "Samples and histograms received by remote write and stored, for a workload's query selects their series.",
+	})
+	rc.dropped = f.NewCounter(prometheus.CounterOpts{
+		Name: "kedastral_receiver_samples_dropped_total",
+		Help: "Samples and histograms received by remote write and dropped, for no workload's query selects their series.",
+	})
+	rc.seriesDropped = f.NewCounter(prometheus.CounterOpts{
+		Name: "kedastral_receiver_series_dropped_total",
+		Help: "Series received by remote write and dropped, for no workload's query selects them; a series sent in n requests counts n times.",
+	})
+	rc.exemplarsDropped = f.NewCounter(prometheus.CounterOpts{
+		Name: "kedastral_receiver_exemplars_dropped_total",
+		Help: "Exemplars received by remote write, acknowledged as written and dropped: forecasts have no use for them.",
+	})
+	rc.rejected = f.NewCounterVec(prometheus.CounterOpts{
+		Name: "kedastral_receiver_samples_rejected_total",
+		Help: "Samples and histograms received by remote write and refused with a 400, by reason.",
+	}, []string{"reason"})
+	rc.limited = f.NewCounterVec(prometheus.CounterOpts{
+		Name: "kedastral_receiver_limited_total",
+		Help: "Remote-write requests (per-request limits, answered 413) and series (per-series limits, refused in a 400) over a limit, by limit.",
+	}, []string{"limit"})
+	for limit := range limitFlags() {
+		rc.limited.WithLabelValues(limit)
+	}
+	for _, reason := range []string{rejectInvalidLabels, rejectLabelLimit, rejectOutOfOrder, rejectTooFarAhead, rejectInvalidHistogram, rejectEmptySeries} {
+		rc.rejected.WithLabelValues(reason)
+	}
 }
 
 // SetQueries makes the receiver keep exactly the series that the PromQL
@@ -239,32 +258,10 @@ func (s receiverStore) Store(r *http.Request, msgType remoteapi.WriteMessageType
 		resp.SetStatusCode(http.StatusBadRequest)
 		return resp, fmt.Errorf("read body: %w", err)
 	}
-	var b *batch
-	switch msgType {
-	case remoteapi.WriteV1MessageType:
-		// 1.0 is decoded series by series as it is appended: a body that
-		// turns out malformed is rolled back.
-		b = s.rc.newBatch(r)
-		if err = b.writeV1(body); err != nil {
-			if de, ok := errors.AsType[*decodeError](err); ok {
-				_ = b.app.Rollback()
-				resp.SetStatusCode(http.StatusBadRequest)
-				return resp, de
-			}
-		}
-	default:
-		var req writev2.Request
-		if err := req.Unmarshal(body); err != nil {
-			resp.SetStatusCode(http.StatusBadRequest)
-			return resp, fmt.Errorf("decode remote-write 2.0 request: %w", err)
-		}
-		b = s.rc.newBatch(r)
-		err = b.writeV2(&req)
-	}
+	b, code, err := s.append(r, msgType, body)
 	if err != nil {
-		_ = b.app.Rollback()
-		resp.SetStatusCode(http.StatusInternalServerError)
-		return resp, fmt.Errorf("store samples: %w", err)
+		resp.SetStatusCode(code)
+		return resp, err
 	}
 	if err := b.app.Commit(); err != nil {
 		resp.SetStatusCode(http.StatusInternalServerError)
@@ -277,4 +274,48 @@ func (s receiverStore) Store(r *http.Request, msgType remoteapi.WriteMessageType
 		return resp, b.badRequest()
 	}
 	return resp, nil
+}
+
+// append decodes body, checks the per-request limits, and appends what it
+// keeps to a batch it does not commit. On error it returns the status to
+// answer: 400 for a body that does not decode, 413 over a limit, 500 when
+// storage fails (the batch is rolled back).
+func (s receiverStore) append(r *http.Request, msgType remoteapi.WriteMessageType, body []byte) (*batch, int, error) {
+	if msgType == remoteapi.WriteV1MessageType {
+		series, samples, err := countV1(body)
+		if err != nil {
+			return nil, http.StatusBadRequest, err
+		}
+		if err := s.rc.checkRequest(series, samples); err != nil {
+			return nil, http.StatusRequestEntityTooLarge, err
+		}
+		// 1.0 is decoded series by series as it is appended: a body that
+		// turns out malformed is rolled back.
+		b := s.rc.newBatch(r)
+		if err := b.writeV1(body); err != nil {
+			_ = b.app.Rollback()
+			if de, ok := errors.AsType[*decodeError](err); ok {
+				return nil, http.StatusBadRequest, de
+			}
+			return nil, http.StatusInternalServerError, fmt.Errorf("store samples: %w", err)
+		}
+		return b, 0, nil
+	}
+	var req writev2.Request
+	if err := req.Unmarshal(body); err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("decode remote-write 2.0 request: %w", err)
+	}
+	samples := 0
+	for i := range req.Timeseries {
+		samples += len(req.Timeseries[i].Samples) + len(req.Timeseries[i].Histograms)
+	}
+	if err := s.rc.checkRequest(len(req.Timeseries), samples); err != nil {
+		return nil, http.StatusRequestEntityTooLarge, err
+	}
+	b := s.rc.newBatch(r)
+	if err := b.writeV2(&req); err != nil {
+		_ = b.app.Rollback()
+		return nil, http.StatusInternalServerError, fmt.Errorf("store samples: %w", err)
+	}
+	return b, 0, nil
 }

@@ -560,3 +560,74 @@ func gather(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	return math.NaN()
 }
+
+// TestReceiverLimits: a request over a per-request limit is refused whole
+// with 413 naming the flag, before anything is stored; a series over a
+// per-series limit is refused in a 400 naming the flag, the others stored.
+// Each case sends the api series (3 labels: __name__, instance, job; 1
+// sample at ms(1), value 1) and a second series of the same metric.
+func TestReceiverLimits(t *testing.T) {
+	second := func(lv ...string) prompb.TimeSeries {
+		return series1(append([]string{"__name__", "http_requests_total"}, lv...), prompb.Sample{Timestamp: ms(1), Value: 2}, prompb.Sample{Timestamp: ms(0), Value: 3})
+	}
+	api := series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1})
+	long := strings.Repeat("v", 11)
+	for _, tc := range []struct {
+		name        string
+		limits      Limits
+		second      prompb.TimeSeries
+		wantCode    int
+		wantFlag    string
+		wantLimit   string
+		wantStored  int // series stored
+		wantLimited float64
+	}{
+		// 2 series > 1.
+		{"series per request", Limits{SeriesPerRequest: 1}, second("job", "b"), 413, "--receiver.max-series-per-request", limitSeriesPerRequest, 0, 1},
+		// 1 + 2 = 3 samples > 2.
+		{"samples per request", Limits{SamplesPerRequest: 2}, second("job", "b"), 413, "--receiver.max-samples-per-request", limitSamplesPerRequest, 0, 1},
+		// 4 labels > 3; the api series' 3 pass.
+		{"labels per series", Limits{LabelsPerSeries: 3}, second("job", "b", "pod", "p", "zone", "a"), 400, "--receiver.max-labels-per-series", limitLabelsPerSeries, 1, 1},
+		// "instance" is 8 bytes > 5 in both series: none stored.
+		{"label name length", Limits{LabelNameLength: 5}, second("instance", "x"), 400, "--receiver.max-label-name-length", limitLabelNameLength, 0, 2},
+		// A value of 22 bytes > 20; the longest of the api series is the
+		// metric name's 19.
+		{"label value length", Limits{LabelValueLength: 20}, second("job", long+long), 400, "--receiver.max-label-value-length", limitLabelValueLength, 1, 1},
+		{"within every limit", DefaultLimits(), second("job", "b"), 204, "", limitSeriesPerRequest, 2, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, err := OpenStorage(StorageOptions{Path: t.TempDir()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close() })
+			rc := NewReceiver(st.Appendable(), ReceiverOptions{Now: func() time.Time { return testNow }, Limits: tc.limits})
+			if err := rc.SetQueries([]string{`http_requests_total`}); err != nil {
+				t.Fatal(err)
+			}
+			rec := post(rc, contentTypeV1, bodyV1(t, api, tc.second))
+			if rec.Code != tc.wantCode || !strings.Contains(rec.Body.String(), tc.wantFlag) {
+				t.Errorf("status %d %q, want %d naming %s", rec.Code, strings.TrimSpace(rec.Body.String()), tc.wantCode, tc.wantFlag)
+			}
+			if got := stored(t, st, anyName); len(got) != tc.wantStored {
+				t.Errorf("%d series stored, want %d: %v", len(got), tc.wantStored, got)
+			}
+			if got := testutil.ToFloat64(rc.limited.WithLabelValues(tc.wantLimit)); got != tc.wantLimited {
+				t.Errorf("kedastral_receiver_limited_total{limit=%q} = %v, want %v", tc.wantLimit, got, tc.wantLimited)
+			}
+		})
+	}
+	t.Run("v2 series per request", func(t *testing.T) {
+		st, err := OpenStorage(StorageOptions{Path: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		rc := NewReceiver(st.Appendable(), ReceiverOptions{Now: func() time.Time { return testNow }, Limits: Limits{SeriesPerRequest: 1}})
+		syms := writev2.NewSymbolTable()
+		rec := post(rc, contentTypeV2, bodyV2(t, &syms, series2(&syms, apiLabels, writev2.Sample{Timestamp: ms(1), Value: 1}), series2(&syms, otherLabels, writev2.Sample{Timestamp: ms(1), Value: 1})))
+		if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "--receiver.max-series-per-request") {
+			t.Errorf("status %d %q, want 413 naming the flag", rec.Code, strings.TrimSpace(rec.Body.String()))
+		}
+	})
+}
