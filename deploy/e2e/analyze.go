@@ -51,6 +51,10 @@ type RampResult struct {
 	// first had them (negative); Had says whether it had them at all.
 	Lead []time.Duration
 	Had  []bool
+	// Most is, per Deployment, the most replicas it had during the ramp:
+	// an HPA within its tolerance (10 %) of the load's need may stay one
+	// short of it.
+	Most []int
 	// Short is, per Deployment, how long its replicas were fewer than the
 	// load needed; ShortStarting the same when a pod is ready only Lead
 	// after the HPA asks for it.
@@ -72,7 +76,7 @@ func Analyze(run Run) []RampResult {
 			continue
 		}
 		r := RampResult{
-			Lead: make([]time.Duration, len(run.Deployments)), Had: make([]bool, len(run.Deployments)),
+			Lead: make([]time.Duration, len(run.Deployments)), Had: make([]bool, len(run.Deployments)), Most: make([]int, len(run.Deployments)),
 			Short: make([]time.Duration, len(run.Deployments)), ShortStarting: make([]time.Duration, len(run.Deployments)),
 		}
 		for _, s := range in {
@@ -82,6 +86,9 @@ func Analyze(run Run) []RampResult {
 		}
 		for d := range run.Deployments {
 			r.Lead[d], r.Had[d] = leadOf(in, d, r.Need, r.NeededAt)
+			for _, s := range run.between(w.From, w.To) {
+				r.Most[d] = max(r.Most[d], s.Replicas[d])
+			}
 			r.Short[d], r.ShortStarting[d] = run.short(d, shortFrom, w.To)
 		}
 		results = append(results, r)

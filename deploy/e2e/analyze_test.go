@@ -47,6 +47,7 @@ func TestAnalyze(t *testing.T) {
 		{"predictive lead", r.Lead[0], 10 * time.Second},
 		{"reactive lead", r.Lead[1], -5 * time.Second},
 		{"had", r.Had, []bool{true, true}},
+		{"most from t=20 to t=40", r.Most, []int{8, 8}},
 		{"predictive short", r.Short[0], time.Duration(0)},
 		{"reactive short", r.Short[1], 10 * time.Second},
 		{"predictive short starting", r.ShortStarting[0], time.Duration(0)},

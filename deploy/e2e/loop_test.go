@@ -91,12 +91,19 @@ func runLoop(t *testing.T, c *Cluster, res *loopResult) {
 				t.Errorf("ramp %d: %s had the %d replicas the peak needs %v before it needed them (had them: %v); want them before", i+1, name, r.Need, r.Lead[d], r.Had[d])
 			}
 		}
-		if !r.Had[2] {
-			t.Errorf("ramp %d: reactive never reached the %d replicas the peak needs: the comparison means nothing", i+1, r.Need)
+		// The reactive Deployment must have followed the ramp for the
+		// comparison to mean something; within the HPA's tolerance it may
+		// stay one replica short of the peak (7 replicas for a load of 370
+		// at 50 a pod: 370 / 350 = 1.06, within 1.1).
+		if r.Most[2] < r.Need-1 {
+			t.Errorf("ramp %d: reactive reached %d replicas, the peak needs %d: the comparison means nothing", i+1, r.Most[2], r.Need)
 		}
 		for d, name := range run.Deployments[:2] {
-			if r.Lead[d] <= r.Lead[2] {
+			if r.Had[2] && r.Lead[d] <= r.Lead[2] {
 				t.Errorf("ramp %d: %s lead %v, not ahead of reactive %v", i+1, name, r.Lead[d], r.Lead[2])
+			}
+			if r.Short[d] > r.Short[2] {
+				t.Errorf("ramp %d: %s short-handed %v, more than reactive %v", i+1, name, r.Short[d], r.Short[2])
 			}
 		}
 	}

@@ -75,17 +75,17 @@ func (r Report) markdown(w io.Writer) {
 		"every object of the chart under every `ci/` values file was accepted and stored. The figures below are this run's measurements; [e2e.csv](e2e.csv) is its recording, a reading a second.\n\n")
 	list(w, "## What ran", r.Setup)
 	fmt.Fprintf(w, "## The ramps\n\n![load and replicas](e2e.svg)\n\n")
-	fmt.Fprintf(w, "The load needs ceil(load / %g) replicas. *Lead* is how long before the load first needed the ramp's peak replicas the Deployment had them (negative: late). *Short-handed* is how long, from one lead time before the ramp to its end, the Deployment had fewer replicas than the load needed: as the HPA set them, and as they would be ready if a pod took the lead time (%.0f s) to start.\n\n",
+	fmt.Fprintf(w, "The load needs ceil(load / %g) replicas. *Lead* is how long before the load first needed the ramp's peak replicas the Deployment had them (negative: late; *never*: the HPA, within its 10 %% tolerance of the need, stopped one short, as *most replicas* shows). *Short-handed* is how long, from one lead time before the ramp to its end, the Deployment had fewer replicas than the load needed: as the HPA set them, and as they would be ready if a pod took the lead time (%.0f s) to start.\n\n",
 		r.Run.PerPod, r.Run.Lead.Seconds())
-	fmt.Fprintf(w, "| ramp | peak replicas | Deployment | lead | short-handed (set) | short-handed (pods start in %.0f s) |\n|---|---|---|---|---|---|\n", r.Run.Lead.Seconds())
+	fmt.Fprintf(w, "| ramp | peak replicas | Deployment | lead | most replicas | short-handed (set) | short-handed (pods start in %.0f s) |\n|---|---|---|---|---|---|---|\n", r.Run.Lead.Seconds())
 	for i, res := range r.Results {
 		for d, name := range r.Run.Deployments {
 			lead := "never"
 			if res.Had[d] {
 				lead = fmt.Sprintf("%+.0f s", res.Lead[d].Seconds())
 			}
-			fmt.Fprintf(w, "| %d (%s) | %d | %s | %s | %.0f s | %.0f s |\n", i+1, res.NeededAt.Sub(r.Run.Start).Round(time.Second),
-				res.Need, name, lead, res.Short[d].Seconds(), res.ShortStarting[d].Seconds())
+			fmt.Fprintf(w, "| %d (%s) | %d | %s | %s | %d | %.0f s | %.0f s |\n", i+1, res.NeededAt.Sub(r.Run.Start).Round(time.Second),
+				res.Need, name, lead, res.Most[d], res.Short[d].Seconds(), res.ShortStarting[d].Seconds())
 		}
 	}
 	fmt.Fprintln(w)
