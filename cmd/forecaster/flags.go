@@ -65,6 +65,8 @@ func addReceiverFlags(app *kingpin.Application, f *flags) {
 	defLimits := in.DefaultLimits()
 	app.Flag("receiver.max-body-size", "Largest remote-write request body accepted, compressed; larger ones are answered 413.").
 		Default("16MiB").BytesVar(&f.maxBodyBytes)
+	app.Flag("receiver.max-series", "Most active series (in the embedded storage's head) the receiver keeps; at the limit a new series is refused (400) and those held keep receiving samples. 0: no limit.").
+		Default(strconv.Itoa(defLimits.Series)).IntVar(&f.limits.Series)
 	app.Flag("receiver.max-series-per-request", "Most series in one remote-write request; a larger request is refused whole with 413, nothing of it stored. 0: no limit.").
 		Default(strconv.Itoa(defLimits.SeriesPerRequest)).IntVar(&f.limits.SeriesPerRequest)
 	app.Flag("receiver.max-samples-per-request", "Most samples and histograms in one remote-write request; a larger request is refused whole with 413. 0: no limit.").
@@ -155,7 +157,7 @@ func (f *flags) check() error {
 	if f.listenAlias != "" {
 		*f.web.WebListenAddresses = []string{f.listenAlias}
 	}
-	if l := f.limits; min(l.SeriesPerRequest, l.SamplesPerRequest, l.LabelsPerSeries, l.LabelNameLength, l.LabelValueLength) < 0 {
+	if l := f.limits; min(l.Series, l.SeriesPerRequest, l.SamplesPerRequest, l.LabelsPerSeries, l.LabelNameLength, l.LabelValueLength) < 0 {
 		return errors.New("--receiver.max-* limits must not be negative (0 means no limit)")
 	}
 	if f.staleAfter <= 0 {

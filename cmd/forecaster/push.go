@@ -40,6 +40,7 @@ func openPush(f *flags, reg prometheus.Registerer, metrics *engine.Metrics, logg
 	rcv := in.NewReceiver(st.Appendable(), in.ReceiverOptions{
 		MaxBodyBytes: int64(f.maxBodyBytes),
 		Limits:       f.limits,
+		Series:       st,
 		Logger:       logger,
 		Registerer:   reg,
 	})

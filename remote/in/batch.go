@@ -38,7 +38,10 @@ type batch struct {
 	rejected         map[string]int
 	// limited counts the series over each per-series limit.
 	limited map[string]int
-	bad     []error
+	// head is the storage\'s active series when first asked (-1 before),
+	// and kept the series kept since, for Limits.Series.
+	head, kept int
+	bad        []error
 	// newest is the newest timestamp appended to each series (by label
 	// hash) in this request: the storage checks order only against what is
 	// committed, and would drop a later sample that is older silently.
@@ -54,6 +57,7 @@ func (rc *Receiver) newBatch(r *http.Request) *batch {
 		builder:  labels.NewScratchBuilder(16),
 		rejected: map[string]int{},
 		limited:  map[string]int{},
+		head:     -1,
 		newest:   map[uint64]int64{},
 	}
 }
@@ -215,7 +219,13 @@ func (b *batch) admit(i int, c seriesCounts) (labels.Labels, bool) {
 	for _, l := range b.scratch {
 		b.builder.Add(l.Name, l.Value)
 	}
-	return b.builder.Labels(), true
+	ls := b.builder.Labels()
+	if le, ok := errors.AsType[*limitError](b.checkNewSeries(ls)); ok {
+		b.limited[le.limit]++
+		b.reject(rejectSeriesLimit, c.points(), fmt.Errorf("series %d: %w", i, le))
+		return labels.EmptyLabels(), false
+	}
+	return ls, true
 }
 
 // byName orders labels by name.

@@ -3,6 +3,7 @@ package in
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -21,6 +22,18 @@ type Limits struct {
 	// bound a series kept: one over them is refused and the others of the
 	// request stored, with a 400 that lists it.
 	LabelsPerSeries, LabelNameLength, LabelValueLength int
+	// Series bounds the active series the storage holds (its head): once
+	// it holds that many, a series it does not hold yet is refused (400),
+	// and those it holds keep receiving samples. It needs
+	// ReceiverOptions.Series.
+	Series int
+}
+
+// SeriesCounter tells the receiver how many active series the storage
+// holds and whether it holds one, for Limits.Series. *Storage is one.
+type SeriesCounter interface {
+	HeadSeries() uint64
+	HasSeries(ls labels.Labels) bool
 }
 
 // DefaultLimits are far above what Prometheus sends (at most 2,000 samples a
@@ -30,6 +43,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		SeriesPerRequest: 50_000, SamplesPerRequest: 1_000_000,
 		LabelsPerSeries: 128, LabelNameLength: 1024, LabelValueLength: 16 << 10,
+		Series: 100_000,
 	}
 }
 
@@ -41,6 +55,7 @@ const (
 	limitLabelsPerSeries   = "labels_per_series"
 	limitLabelNameLength   = "label_name_length"
 	limitLabelValueLength  = "label_value_length"
+	limitSeries            = "series"
 )
 
 // limitFlags are the flags that set each limit, named in refusals.
@@ -51,6 +66,7 @@ func limitFlags() map[string]string {
 		limitLabelsPerSeries:   "--receiver.max-labels-per-series",
 		limitLabelNameLength:   "--receiver.max-label-name-length",
 		limitLabelValueLength:  "--receiver.max-label-value-length",
+		limitSeries:            "--receiver.max-series",
 	}
 }
 
@@ -91,6 +107,25 @@ func (l Limits) checkSeries(ls []labels.Label) error {
 		}
 	}
 	return nil
+}
+
+// checkNewSeries returns a *limitError when the storage holds its limit of
+// active series and ls is not one of them. Series kept earlier in the same
+// request count as new until committed, so that a request cannot overshoot
+// the limit by more than what it held already.
+func (b *batch) checkNewSeries(ls labels.Labels) error {
+	limit, sc := b.rc.limits.Series, b.rc.series
+	if limit <= 0 || sc == nil {
+		return nil
+	}
+	if b.head < 0 {
+		b.head = int(min(sc.HeadSeries(), uint64(math.MaxInt32))) //nolint:gosec // bounded
+	}
+	if b.head+b.kept < limit || sc.HasSeries(ls) {
+		b.kept++
+		return nil
+	}
+	return &limitError{limitSeries, fmt.Sprintf("a new series %s while %d are active, the most kept", ls, b.head)}
 }
 
 // countV1 counts the series and the samples and histograms of a

@@ -35,6 +35,7 @@ const maxErrorsShown = 10
 const (
 	rejectInvalidLabels    = "invalid_labels"
 	rejectLabelLimit       = "label_limit"
+	rejectSeriesLimit      = "series_limit"
 	rejectOutOfOrder       = "out_of_order"
 	rejectTooFarAhead      = "too_far_ahead"
 	rejectInvalidHistogram = "invalid_histogram"
@@ -57,6 +58,9 @@ type ReceiverOptions struct {
 	Now func() time.Time
 	// Limits bound requests and series; the zero value sets none.
 	Limits Limits
+	// Series counts the storage's active series, for Limits.Series; nil
+	// leaves that limit off.
+	Series SeriesCounter
 }
 
 // Receiver is the forecaster's remote-write endpoint (POST /api/v1/write). It
@@ -79,6 +83,7 @@ type Receiver struct {
 	logger  *slog.Logger
 	maxBody int64
 	limits  Limits
+	series  SeriesCounter
 	now     func() time.Time
 	write   http.Handler
 
@@ -116,6 +121,7 @@ func NewReceiver(app storage.AppendableV2, opts ReceiverOptions) *Receiver {
 		logger:  opts.Logger.With("component", "receiver"),
 		maxBody: opts.MaxBodyBytes,
 		limits:  opts.Limits,
+		series:  opts.Series,
 		now:     opts.Now,
 	}
 	rc.registerCounters(f)
@@ -169,7 +175,7 @@ func (rc *Receiver) registerCounters(f promauto.Factory) {
 	for limit := range limitFlags() {
 		rc.limited.WithLabelValues(limit)
 	}
-	for _, reason := range []string{rejectInvalidLabels, rejectLabelLimit, rejectOutOfOrder, rejectTooFarAhead, rejectInvalidHistogram, rejectEmptySeries} {
+	for _, reason := range []string{rejectInvalidLabels, rejectLabelLimit, rejectSeriesLimit, rejectOutOfOrder, rejectTooFarAhead, rejectInvalidHistogram, rejectEmptySeries} {
 		rc.rejected.WithLabelValues(reason)
 	}
 }

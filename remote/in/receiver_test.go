@@ -631,3 +631,48 @@ func TestReceiverLimits(t *testing.T) {
 		}
 	})
 }
+
+// TestReceiverMaxSeries: with --receiver.max-series=2 and two series
+// stored, a third new series is refused in a 400 naming the flag while a
+// sample of a series already held is stored in the same request; the
+// series held keep receiving samples.
+func TestReceiverMaxSeries(t *testing.T) {
+	st, err := OpenStorage(StorageOptions{Path: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	rc := NewReceiver(st.Appendable(), ReceiverOptions{Now: func() time.Time { return testNow }, Limits: Limits{Series: 2}, Series: st})
+	if err := rc.SetQueries([]string{`http_requests_total`}); err != nil {
+		t.Fatal(err)
+	}
+	job := func(j string, at int) prompb.TimeSeries {
+		return series1([]string{"__name__", "http_requests_total", "job", j}, prompb.Sample{Timestamp: ms(at), Value: float64(at)})
+	}
+	if rec := post(rc, contentTypeV1, bodyV1(t, job("a", 3), job("b", 3))); rec.Code != http.StatusNoContent {
+		t.Fatalf("two series: %d %s", rec.Code, rec.Body)
+	}
+	if n := st.HeadSeries(); n != 2 {
+		t.Fatalf("%d series in the head, want 2", n)
+	}
+	rec := post(rc, contentTypeV1, bodyV1(t, job("a", 2), job("c", 2)))
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "--receiver.max-series") {
+		t.Errorf("a held series and a third new one: %d %q, want 400 naming --receiver.max-series", rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	if rec := post(rc, contentTypeV1, bodyV1(t, job("b", 1))); rec.Code != http.StatusNoContent {
+		t.Errorf("a held series after the refusal: %d %s", rec.Code, rec.Body)
+	}
+	got := stored(t, st, anyName)
+	want := map[string]int{`{__name__="http_requests_total", job="a"}`: 2, `{__name__="http_requests_total", job="b"}`: 2}
+	if len(got) != len(want) {
+		t.Errorf("stored %v, want series a and b only", got)
+	}
+	for s, n := range want {
+		if len(got[s]) != n {
+			t.Errorf("%s: %d samples, want %d", s, len(got[s]), n)
+		}
+	}
+	if n := testutil.ToFloat64(rc.limited.WithLabelValues(limitSeries)); n != 1 {
+		t.Errorf("kedastral_receiver_limited_total{limit=\"series\"} = %v, want 1", n)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/index"
 	"github.com/prometheus/prometheus/util/compression"
 
 	"github.com/HatiCode/kedastral/forecast"
@@ -191,4 +192,33 @@ func classifyEngine(ctx context.Context, err error) *read.QueryError {
 	default:
 		return read.NewQueryError(read.ReasonQueryError, err)
 	}
+}
+
+// HeadSeries returns how many series the in-memory head holds: the active
+// series, which --receiver.max-series bounds.
+func (s *Storage) HeadSeries() uint64 { return s.db.Head().NumSeries() }
+
+// HasSeries reports whether the head holds a series of exactly the labels
+// ls. It reads the head's index: cheap enough for the receiver to ask only
+// once the head is near its series limit.
+func (s *Storage) HasSeries(ls labels.Labels) bool {
+	ir, err := s.db.Head().Index()
+	if err != nil {
+		return false
+	}
+	defer ir.Close()
+	ctx := context.Background()
+	var its []index.Postings
+	ls.Range(func(l labels.Label) {
+		if p, err := ir.Postings(ctx, l.Name, l.Value); err == nil {
+			its = append(its, p)
+		}
+	})
+	var b labels.ScratchBuilder
+	for p := index.Intersect(its...); p.Next(); {
+		if err := ir.Series(p.At(), &b, nil); err == nil && labels.Equal(b.Labels(), ls) {
+			return true
+		}
+	}
+	return false
 }
