@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
@@ -36,12 +37,16 @@ type item struct {
 
 // queue is one endpoint: its queue of items and the goroutine that sends them.
 type queue struct {
-	cfg     Config
-	api     *remoteapi.API
+	cfg Config
+	api *remoteapi.API
+	// msgType is the protocol sent; a 2.0 endpoint that answers 415 makes
+	// it 1.0 for the queue's life. Only the queue's goroutine reads it.
 	msgType remoteapi.WriteMessageType
-	logger  *slog.Logger
-	flush   time.Duration
-	meta    []exporter.Metric
+	// refused415 is set by the transport when the endpoint answers 415.
+	refused415 *atomic.Bool
+	logger     *slog.Logger
+	flush      time.Duration
+	meta       []exporter.Metric
 
 	sent, failed, dropped, retries prometheus.Counter
 	pending, lastSend              prometheus.Gauge
@@ -64,7 +69,9 @@ func (s *Sender) newQueue(cfg Config) (*queue, error) {
 	}
 	client.Timeout = time.Duration(cfg.RemoteTimeout)
 	lv := []string{name, cfg.URL.Redacted()}
-	client.Transport = sendTransport{headers: cfg.Headers, bytes: s.metrics.bytes.WithLabelValues(lv...), next: client.Transport}
+	refused415 := &atomic.Bool{}
+	client.Transport = sendTransport{headers: cfg.Headers, bytes: s.metrics.bytes.WithLabelValues(lv...),
+		refused415: refused415, next: client.Transport}
 	qc := cfg.QueueConfig
 	apiOpts := []remoteapi.APIOption{
 		remoteapi.WithAPIHTTPClient(client),
@@ -80,29 +87,31 @@ func (s *Sender) newQueue(cfg Config) (*queue, error) {
 	}
 	m := s.metrics
 	return &queue{
-		cfg:      cfg,
-		api:      api,
-		msgType:  remoteapi.WriteMessageType(cfg.ProtobufMessage),
-		logger:   s.logger.With("remote_name", name),
-		flush:    s.flush,
-		meta:     exporter.Metrics(),
-		sent:     m.sent.WithLabelValues(lv...),
-		failed:   m.failed.WithLabelValues(lv...),
-		dropped:  m.dropped.WithLabelValues(lv...),
-		retries:  m.retries.WithLabelValues(lv...),
-		pending:  m.pending.WithLabelValues(lv...),
-		lastSend: m.lastSend.WithLabelValues(lv...),
-		wake:     make(chan struct{}, 1),
-		done:     make(chan struct{}),
+		cfg:        cfg,
+		api:        api,
+		msgType:    remoteapi.WriteMessageType(cfg.ProtobufMessage),
+		refused415: refused415,
+		logger:     s.logger.With("remote_name", name),
+		flush:      s.flush,
+		meta:       exporter.Metrics(),
+		sent:       m.sent.WithLabelValues(lv...),
+		failed:     m.failed.WithLabelValues(lv...),
+		dropped:    m.dropped.WithLabelValues(lv...),
+		retries:    m.retries.WithLabelValues(lv...),
+		pending:    m.pending.WithLabelValues(lv...),
+		lastSend:   m.lastSend.WithLabelValues(lv...),
+		wake:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
 	}, nil
 }
 
-// sendTransport adds the configured headers to every request and counts
-// the bytes sent.
+// sendTransport adds the configured headers to every request, counts the
+// bytes sent and notes a 415 answer.
 type sendTransport struct {
-	headers map[string]string
-	bytes   prometheus.Counter
-	next    http.RoundTripper
+	headers    map[string]string
+	bytes      prometheus.Counter
+	refused415 *atomic.Bool
+	next       http.RoundTripper
 }
 
 func (t sendTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -115,7 +124,11 @@ func (t sendTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.ContentLength > 0 {
 		t.bytes.Add(float64(r.ContentLength))
 	}
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusUnsupportedMediaType {
+		t.refused415.Store(true)
+	}
+	return resp, err
 }
 
 // push adds it to the queue, dropping the oldest items while the queue
@@ -332,16 +345,17 @@ func (q *queue) series(items []item) []prompb.TimeSeries {
 }
 
 // send writes one request, retrying what a retry may fix until it succeeds
-// or ctx ends.
+// or ctx ends. An endpoint that answers a 2.0 request with 415 Unsupported
+// Media Type gets it again as 1.0, and 1.0 from then on (the fallback the
+// 2.0 specification allows).
 func (q *queue) send(ctx context.Context, series []prompb.TimeSeries) {
-	var msg any = &prompb.WriteRequest{Timeseries: series}
-	if q.msgType == remoteapi.WriteV2MessageType {
-		msg = toV2(series)
+	q.refused415.Store(false)
+	err := q.write(ctx, series)
+	if err != nil && q.msgType == remoteapi.WriteV2MessageType && q.refused415.Load() {
+		q.logger.Warn("Endpoint refused remote-write 2.0 with 415; falling back to 1.0", "err", err)
+		q.msgType = remoteapi.WriteV1MessageType
+		err = q.write(ctx, series)
 	}
-	_, err := q.api.Write(ctx, q.msgType, msg, remoteapi.WithWriteRetryCallback(func(err error) {
-		q.retries.Inc()
-		q.logger.Warn("Remote write failed, retrying", "err", err)
-	}))
 	n := float64(len(series))
 	switch {
 	case err == nil:
@@ -354,6 +368,19 @@ func (q *queue) send(ctx context.Context, series []prompb.TimeSeries) {
 		q.failed.Add(n)
 		q.logger.Error("Remote write refused; not retried", "samples", len(series), "err", err)
 	}
+}
+
+// write sends series in the queue's protocol.
+func (q *queue) write(ctx context.Context, series []prompb.TimeSeries) error {
+	var msg any = &prompb.WriteRequest{Timeseries: series}
+	if q.msgType == remoteapi.WriteV2MessageType {
+		msg = toV2(series)
+	}
+	_, err := q.api.Write(ctx, q.msgType, msg, remoteapi.WithWriteRetryCallback(func(err error) {
+		q.retries.Inc()
+		q.logger.Warn("Remote write failed, retrying", "err", err)
+	}))
+	return err
 }
 
 // toV2 re-encodes 1.0 series as a remote-write 2.0 request.

@@ -49,6 +49,8 @@ type recorder struct {
 	// hang makes requests wait until it is closed.
 	hang     chan struct{}
 	requests int
+	// versions is the X-Prometheus-Remote-Write-Version of each request.
+	versions []string
 	bytes    int
 	got      map[string][]prompb.Sample
 	v2       bool
@@ -65,6 +67,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	r.requests++
 	r.headers = req.Header.Clone()
+	r.versions = append(r.versions, req.Header.Get("X-Prometheus-Remote-Write-Version"))
 	code := http.StatusNoContent
 	if len(r.script) > 0 {
 		code, r.script = r.script[0], r.script[1:]
