@@ -21,14 +21,16 @@ type Snapshots interface {
 
 // Collector exposes every snapshot of a store as kedastral_forecast_* series.
 type Collector struct {
-	store Snapshots
-	now   func() time.Time
-	descs []*prometheus.Desc
+	store    Snapshots
+	horizons Horizons
+	now      func() time.Time
+	descs    []*prometheus.Desc
 }
 
-// NewCollector returns a Collector of store's snapshots; now is the clock
-// the age is measured against (nil means time.Now).
-func NewCollector(store Snapshots, now func() time.Time) *Collector {
+// NewCollector returns a Collector of store's snapshots, published at the
+// horizons h; now is the clock the age is measured against (nil means
+// time.Now).
+func NewCollector(store Snapshots, h Horizons, now func() time.Time) *Collector {
 	if now == nil {
 		now = time.Now
 	}
@@ -37,7 +39,7 @@ func NewCollector(store Snapshots, now func() time.Time) *Collector {
 	for i, m := range metrics {
 		descs[i] = prometheus.NewDesc(m.Name, m.Help, m.LabelNames, nil)
 	}
-	return &Collector{store: store, now: now, descs: descs}
+	return &Collector{store: store, horizons: h, now: now, descs: descs}
 }
 
 // Describe sends the descriptors of every series Collect can send.
@@ -51,7 +53,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	now := c.now()
 	for _, s := range c.store.List() {
-		EachSeries(s, now, func(id MetricID, v float64, labelValues ...string) {
+		EachSeries(s, now, c.horizons, func(id MetricID, v float64, labelValues ...string) {
 			gauge(ch, c.descs[id], v, labelValues...)
 		})
 	}

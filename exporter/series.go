@@ -1,6 +1,8 @@
 package exporter
 
 import (
+	"math"
+	"slices"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -65,33 +67,46 @@ func Metrics() []Metric {
 	}
 }
 
-// EachSeries calls fn with every series of the snapshot s: the metric, the
-// value, and the label values in the order of the metric's LabelNames. The
-// age is measured at now.
-func EachSeries(s forecast.Snapshot, now time.Time, fn func(id MetricID, v float64, labelValues ...string)) {
-	horizons := make([]string, max(len(s.Values), len(s.DesiredReplicas)))
-	for i := range horizons {
-		horizons[i] = horizonLabel(i, s.Step())
+// EachSeries calls fn with every series of the snapshot s published at the
+// horizons h: the metric, the value, and the label values in the order of
+// the metric's LabelNames. The age is measured at now.
+func EachSeries(s forecast.Snapshot, now time.Time, h Horizons, fn func(id MetricID, v float64, labelValues ...string)) {
+	idx := h.indexes(s, max(len(s.Values), len(s.DesiredReplicas)))
+	horizons := make([]string, len(idx))
+	for j, i := range idx {
+		horizons[j] = horizonLabel(i, s.Step())
 	}
-	for i, v := range s.Values {
-		fn(MetricValue, v, s.Workload, horizons[i])
+	for j, i := range idx {
+		if i < len(s.Values) {
+			fn(MetricValue, s.Values[i], s.Workload, horizons[j])
+		}
 	}
 	if len(s.Lower) == len(s.Values) && len(s.Upper) == len(s.Values) {
-		for i := range s.Values {
-			fn(MetricLower, s.Lower[i], s.Workload, horizons[i])
-			fn(MetricUpper, s.Upper[i], s.Workload, horizons[i])
+		for j, i := range idx {
+			if i < len(s.Values) {
+				fn(MetricLower, s.Lower[i], s.Workload, horizons[j])
+				fn(MetricUpper, s.Upper[i], s.Workload, horizons[j])
+			}
 		}
 	}
 	for _, a := range s.Accuracy {
-		h := model.Duration(time.Duration(a.HorizonSeconds * float64(time.Second))).String()
-		fn(MetricErrorRatio, a.ErrorRatio, s.Workload, h)
-		fn(MetricBiasRatio, a.BiasRatio, s.Workload, h)
+		at := time.Duration(a.HorizonSeconds * float64(time.Second))
+		if h != HorizonsAll && !slices.Contains(idx, int(math.Round(a.HorizonSeconds/s.StepSeconds))) {
+			continue
+		}
+		hl := model.Duration(at).String()
+		fn(MetricErrorRatio, a.ErrorRatio, s.Workload, hl)
+		fn(MetricBiasRatio, a.BiasRatio, s.Workload, hl)
 	}
 	if s.Model != "" {
 		fn(MetricModelInfo, 1, s.Workload, s.Model)
 	}
-	for i, r := range s.DesiredReplicas {
-		fn(MetricReplicas, float64(r), s.Workload, horizons[i])
+	// Every step published: each count its own step's.
+	replicas := segmentMax(s.DesiredReplicas, idx)
+	for j, i := range idx {
+		if i < len(s.DesiredReplicas) {
+			fn(MetricReplicas, float64(replicas[j]), s.Workload, horizons[j])
+		}
 	}
 	if len(s.DesiredReplicas) > 0 {
 		desired := float64(s.DesiredReplicas[0])

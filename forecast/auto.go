@@ -69,8 +69,10 @@ func (a *Auto) Predict(history Series, n int) ([]float64, error) {
 		return nil, err
 	}
 	end := history.End()
-	if !a.chosen || history.Step != a.step || end.Sub(a.chosenAt) >= a.opts.RefitInterval || end.Before(a.chosenAt) {
+	due := !a.chosen || history.Step != a.step || RefitDue(a.chosenAt, end, a.opts)
+	if due && a.opts.Fits.tryAcquire() {
 		a.choose(history)
+		a.opts.Fits.release()
 		a.chosen, a.chosenAt, a.step = true, end, history.Step
 	}
 	return a.candidates[a.active].Predict(history, n)
@@ -87,7 +89,8 @@ func (a *Auto) choose(history Series) {
 	a.scores = make([]ModelScore, len(a.candidates))
 	best := math.Inf(1)
 	for i, m := range a.candidates {
-		wape := evaluate(evalCopy(m), history, origins, h)
+		// The copies fit under this choice's own slot of the limiter.
+		wape := evaluate(evalCopy(m, false), history, origins, h)
 		a.scores[i] = ModelScore{Model: m.Name(), WAPE: wape}
 		if wape < best {
 			best, a.active = wape, i
@@ -144,13 +147,18 @@ func evaluate(m Model, history Series, origins []int, h int) float64 {
 // evalCopy returns a model that forecasts like m but whose state an
 // evaluation may change freely. A Holt-Winters keeps the parameters of its
 // last fit for every origin (fitting at each would cost more than all the
-// rest); it fits once, at the first origin, when it has no fit yet.
-func evalCopy(m Model) Model {
+// rest); it fits once, at the first origin, when it has no fit yet, through
+// the fit limiter when limited.
+func evalCopy(m Model, limited bool) Model {
 	hw, ok := m.(*HoltWinters)
 	if !ok {
 		return m
 	}
-	c := NewHoltWinters(hw.opts)
+	opts := hw.opts
+	if !limited {
+		opts.Fits = nil
+	}
+	c := NewHoltWinters(opts)
 	c.frozen = true
 	if hw.fitted {
 		c.params, c.fitted, c.season, c.maxSeason, c.step = hw.params, true, hw.season, hw.maxSeason, hw.step
@@ -165,5 +173,5 @@ func replayCopy(m Model) Model {
 	if a, ok := m.(*Auto); ok {
 		m = a.candidates[a.active]
 	}
-	return evalCopy(m)
+	return evalCopy(m, true)
 }

@@ -98,13 +98,20 @@ func (hw *HoltWinters) Predict(history Series, n int) ([]float64, error) {
 		return out, nil
 	}
 	m := seasonFor(len(y), history.Step, 2)
-	if hw.needsFit(history, m) {
+	if hw.needsFit(history, m) && hw.opts.Fits.tryAcquire() {
 		hw.fit(y, m, history.Step, max(1, int(hw.opts.EvalHorizon/history.Step)))
+		hw.opts.Fits.release()
 		hw.maxSeason, hw.step, hw.fittedAt, hw.fitted = m, history.Step, history.End(), true
 	}
+	params, season := hw.params, hw.season
+	if !hw.fitted || hw.step != history.Step || season > m {
+		// No fit for this history yet (the fit limiter had no slot free):
+		// the defaults, at the longest season it allows.
+		params, season = defaultHoltWintersParams(), m
+	}
 	st := &hw.state
-	st.run(y, hw.season, hw.params, 1, 0, newHWInit(y, hw.season))
-	st.forecast(out, hw.season, hw.params.Phi)
+	st.run(y, season, params, 1, 0, newHWInit(y, season))
+	st.forecast(out, season, params.Phi)
 	return out, nil
 }
 
@@ -117,7 +124,7 @@ func (hw *HoltWinters) needsFit(history Series, m int) bool {
 	case hw.frozen:
 		return false
 	}
-	return history.End().Sub(hw.fittedAt) >= hw.opts.RefitInterval || history.End().Before(hw.fittedAt)
+	return RefitDue(hw.fittedAt, history.End(), hw.opts)
 }
 
 // fit fits the parameters on y for each season the history allows — the

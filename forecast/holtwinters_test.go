@@ -1,10 +1,14 @@
 package forecast
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // simulateHW draws n points of the additive damped Holt-Winters model
@@ -98,29 +102,126 @@ func TestHoltWintersForecastsSeason(t *testing.T) {
 }
 
 // TestHoltWintersRefitSchedule checks that a fit is kept until the history
-// is RefitInterval newer: with 1h, histories ending 30 min later reuse it,
-// one ending 1h later refits, and a change of step refits at once.
+// ends past the next refit boundary, phase + k·interval: with 1h and a
+// phase of 10 min the boundaries are at 22:10, 23:10, …
 func TestHoltWintersRefitSchedule(t *testing.T) {
 	y := simulateHW(3*24*60, 24*60, HoltWintersParams{Alpha: 0.3, Beta: 0.01, Gamma: 0.1, Phi: 0.9}, 100, 5, 3)
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	hw := NewHoltWinters(ModelOptions{RefitInterval: time.Hour, EvalHorizon: 5 * time.Minute})
-	predict := func(points int, step time.Duration) time.Time {
-		t.Helper()
-		if _, err := hw.Predict(Series{Start: start, Step: step, Values: y[:points]}, 5); err != nil {
+	hw := NewHoltWinters(ModelOptions{RefitInterval: time.Hour, RefitPhase: 10 * time.Minute, EvalHorizon: 5 * time.Minute})
+	first := len(y) - 120 // the history ends at 2026-03-03 21:59
+	for _, tc := range []struct {
+		name   string
+		points int
+		step   time.Duration
+		// wantFit is the end of the history of the fit in use after it.
+		wantFit string
+	}{
+		{"first prediction fits", first, time.Minute, "21:59"},
+		{"22:05, before the boundary of 22:10: kept", first + 6, time.Minute, "21:59"},
+		{"22:10, on it: refit", first + 11, time.Minute, "22:10"},
+		{"22:40: kept", first + 41, time.Minute, "22:10"},
+		{"23:09: kept", first + 70, time.Minute, "22:10"},
+		{"23:11, past 23:10: refit", first + 72, time.Minute, "23:11"},
+		{"back to 23:00: refit", first + 61, time.Minute, "23:00"},
+		{"step changed: refit", first + 61, 2 * time.Minute, "refit at step 2m"},
+	} {
+		if _, err := hw.Predict(Series{Start: start, Step: tc.step, Values: y[:tc.points]}, 5); err != nil {
 			t.Fatal(err)
 		}
-		return hw.fittedAt
+		got := hw.fittedAt.Format("15:04")
+		if tc.step != time.Minute {
+			// The same points 2 min apart end at another time: only the
+			// fit's step tells.
+			got = "refit at step " + model.Duration(hw.step).String()
+		}
+		if got != tc.wantFit {
+			t.Errorf("%s: fit of %s, want %s", tc.name, got, tc.wantFit)
+		}
 	}
-	n := len(y) - 120
-	first := predict(n, time.Minute)
-	if got := predict(n+30, time.Minute); !got.Equal(first) {
-		t.Errorf("30 min later: refitted at %v, want the fit of %v kept", got, first)
+}
+
+// TestRefitsSpread: 240 workloads with the phases RefitPhase gives their
+// names, fed a new one-minute point every minute for three hours of data
+// time, refit once an hour each after the first fit, and no minute holds
+// more than three times the average of 240 / 60 = 4 refits.
+func TestRefitsSpread(t *testing.T) {
+	const workloads, minutes = 240, 180
+	y := simulateHW(600+minutes, 1, HoltWintersParams{Alpha: 0.3, Beta: 0.01, Phi: 0.9}, 0, 5, 7)
+	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	models := make([]*HoltWinters, workloads)
+	for i := range models {
+		name := fmt.Sprintf("workload-%03d", i)
+		models[i] = NewHoltWinters(ModelOptions{RefitInterval: time.Hour, RefitPhase: RefitPhase(name, time.Hour), EvalHorizon: 5 * time.Minute})
 	}
-	if got := predict(n+60, time.Minute); !got.Equal(first.Add(time.Hour)) {
-		t.Errorf("1 h later: fit of %v, want a refit at %v", got, first.Add(time.Hour))
+	perMinute := make([]int, minutes)
+	perModel := make([]int, workloads)
+	for k := range minutes {
+		for i, hw := range models {
+			before := hw.fittedAt
+			if _, err := hw.Predict(Series{Start: start, Step: time.Minute, Values: y[:600+k]}, 5); err != nil {
+				t.Fatal(err)
+			}
+			if k > 0 && !hw.fittedAt.Equal(before) {
+				perMinute[k]++
+				perModel[i]++
+			}
+		}
 	}
-	if got := predict(n+60, 2*time.Minute); got.Equal(first.Add(time.Hour)) {
-		t.Errorf("step changed: fit of %v kept, want a refit", got)
+	for k, n := range perMinute {
+		if n > 12 {
+			t.Errorf("minute %d: %d refits, want at most 12", k, n)
+		}
+	}
+	for i, n := range perModel {
+		// 179 minutes after the first fit cross two or three boundaries.
+		if n < 2 || n > 3 {
+			t.Errorf("workload %d refitted %d times in 179 minutes, want 2 or 3", i, n)
+		}
+	}
+	if slices.Max(perMinute) == workloads {
+		t.Error("every workload refitted in the same minute")
+	}
+}
+
+// TestFitLimiter: a Holt-Winters whose fit is due while the limiter has no
+// slot free forecasts with the defaults and fits at its first prediction
+// once a slot is free; a nil limiter never limits.
+func TestFitLimiter(t *testing.T) {
+	y := simulateHW(600, 1, HoltWintersParams{Alpha: 0.5, Beta: 0.05, Phi: 0.95}, 0, 5, 11)
+	history := Series{Start: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), Step: time.Minute, Values: y}
+	limiter := NewFitLimiter(1)
+	hw := NewHoltWinters(ModelOptions{RefitInterval: time.Hour, EvalHorizon: 5 * time.Minute, Fits: limiter})
+	if !limiter.tryAcquire() {
+		t.Fatal("a new limiter of one slot has none free")
+	}
+	got, err := hw.Predict(history, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, fitted := hw.Params(); fitted {
+		t.Error("fitted while the only slot was taken")
+	}
+	// The defaults (α 0.3, β 0.01, φ 0.9), no season: what an unfitted run gives.
+	var st hwState
+	want := make([]float64, 3)
+	st.run(y, 0, defaultHoltWintersParams(), 1, 0, newHWInit(y, 0))
+	st.forecast(want, 0, defaultHoltWintersParams().Phi)
+	if !slices.Equal(got, want) {
+		t.Errorf("forecast %v, want the defaults' %v", got, want)
+	}
+	limiter.release()
+	if _, err := hw.Predict(history, 3); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, fitted := hw.Params(); !fitted {
+		t.Error("not fitted once the slot was free")
+	}
+	if !limiter.tryAcquire() {
+		t.Error("the fit kept its slot")
+	}
+	var none *FitLimiter
+	if !none.tryAcquire() {
+		t.Error("a nil limiter limited")
 	}
 }
 

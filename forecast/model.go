@@ -38,13 +38,19 @@ func ModelNames() []string {
 
 // ModelOptions tunes the models that learn from their history.
 type ModelOptions struct {
-	// RefitInterval is how much newer, in data time, the history must be
-	// than at the last fit before a model fits its parameters again (and
-	// auto chooses again). 0 fits on every prediction.
+	// RefitInterval is how often, in data time, a model fits its
+	// parameters again (and auto chooses again): at the first prediction
+	// whose history ends past a boundary RefitPhase + k·RefitInterval. 0
+	// fits on every prediction.
 	RefitInterval time.Duration
+	// RefitPhase offsets the refit boundaries, so that workloads refit at
+	// different times: see RefitPhase.
+	RefitPhase time.Duration
 	// EvalHorizon is the horizon auto judges the models at: the lead time.
 	// Below one step, one step.
 	EvalHorizon time.Duration
+	// Fits, when set, bounds the fits running at once across workloads.
+	Fits *FitLimiter
 }
 
 // NewModel returns a new model called name. Models that learn keep what they

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
+	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/internal/cli"
 	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/remote/in"
@@ -41,6 +42,9 @@ type flags struct {
 	retention    model.Duration
 	maxBodyBytes units.Base2Bytes
 	limits       in.Limits
+
+	// horizons are the horizons of the per-horizon series published.
+	horizons string
 
 	// Remote write of the forecasts.
 	remoteWriteURLs     []string
@@ -104,6 +108,8 @@ func addFlags(app *kingpin.Application) *flags {
 		Default(out.MessageV1).EnumVar(&f.remoteWriteMessage, out.MessageV1, out.MessageV2)
 	app.Flag("remote-write.external-label", "Label added to every remote-written series, as name=value (such as replica=a); repeatable. Overrides external_labels of the config file.").
 		PlaceHolder("name=value").StringMapVar(&f.remoteWriteExternal)
+	app.Flag("publish.horizons", "Horizons at which the per-horizon series (forecast values, bounds, replicas, error and bias ratios) are published on /metrics and by remote write: key (now, the lead time and the last step; each replicas count the most the plan asks for until the next one) or all (every step). The JSON snapshot has every step either way.").
+		Default(string(exporter.HorizonsKey)).EnumVar(&f.horizons, exporter.HorizonsNames()...)
 	app.Flag("shard.count", "Number of forecaster shards the workloads are split across, by a hash of their name.").
 		Default("1").IntVar(&f.shardCount)
 	app.Flag("shard.index", "Which shard this forecaster is, from 0 to --shard.count − 1: it forecasts only the workloads that hash to it.").

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/HatiCode/kedastral/exporter"
+	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/cli"
 	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/internal/engine"
@@ -89,7 +91,7 @@ func newForecaster(f *flags, logger *slog.Logger) (*forecaster, error) {
 		versioncollector.NewCollector("kedastral"),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		exporter.NewCollector(fc.store, nil),
+		exporter.NewCollector(fc.store, exporter.Horizons(f.horizons), nil),
 	)
 	metrics := engine.NewMetrics(fc.reg)
 	var err error
@@ -106,8 +108,10 @@ func newForecaster(f *flags, logger *slog.Logger) (*forecaster, error) {
 	}
 	fc.sched = engine.NewScheduler(engine.Deps{
 		Store: fc.store, Metrics: metrics, Logger: logger, StaleAfter: time.Duration(f.staleAfter), Adapter: adapter,
+		// Half the cores fit models at most; the others are the ticks'.
+		Fits: forecast.NewFitLimiter(runtime.GOMAXPROCS(0) / 2),
 	})
-	fc.sender = out.NewSender(out.SenderOptions{Logger: logger, Registerer: fc.reg})
+	fc.sender = out.NewSender(out.SenderOptions{Logger: logger, Registerer: fc.reg, Horizons: exporter.Horizons(f.horizons)})
 	fc.store.Listen(fc.sender)
 	if fc.push != nil {
 		// The plans go into the storage too, for a restart to start from.

@@ -244,12 +244,14 @@ scrape_configs:
 				t.Errorf("/metrics lacks %s", name)
 			}
 		}
-		if n := len(families["kedastral_forecast_value"].GetMetric()); n != 30 {
-			t.Errorf("%d kedastral_forecast_value series, want one per horizon: 30", n)
+		// The default key horizons of 30 one-second steps and a 2 s lead
+		// time: now, the lead time and the last step.
+		if n := len(families["kedastral_forecast_value"].GetMetric()); n != 3 {
+			t.Errorf("%d kedastral_forecast_value series, want one per key horizon: 3", n)
 		}
-		for _, h := range []string{"0s", "1s", "29s"} {
-			if _, ok := value(families, "kedastral_forecast_value", map[string]string{"workload": "app", "horizon": h}); !ok {
-				t.Errorf("no kedastral_forecast_value{horizon=%q}", h)
+		for h, want := range map[string]bool{"0s": true, "1s": false, "2s": true, "29s": true} {
+			if _, ok := value(families, "kedastral_forecast_value", map[string]string{"workload": "app", "horizon": h}); ok != want {
+				t.Errorf("kedastral_forecast_value{horizon=%q} published: %v, want %v", h, ok, want)
 			}
 		}
 		check := exec.Command(prometheustest.Binary(t, "promtool"), "check", "metrics")

@@ -24,6 +24,7 @@ func TestRemoteWriteEndToEnd(t *testing.T) {
 		"--prometheus.url=" + prom.URL,
 		"--remote-write.url=" + prom.URL + "/api/v1/write",
 		"--remote-write.external-label=replica=a",
+		"--publish.horizons=all",
 		"--workload=checkout", "--query=vector(450)",
 		"--interval=1s", "--step=1m", "--window=10m", "--horizon=5m", "--lead-time=1m",
 		"--target-per-pod=100", "--headroom=1", "--min-replicas=1",

@@ -148,6 +148,9 @@ func (r *run) replay(ctx context.Context) error {
 		Now:        func() time.Time { return now },
 		StaleAfter: 3 * r.step,
 		Adapter:    "backtest",
+		GridOrigin: r.history.Start,
+		// Refits an interval after the first forecast, whatever the name.
+		RefitOrigin: now,
 	})
 	if err != nil {
 		return err

@@ -14,7 +14,6 @@ import (
 	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/config"
-	"github.com/HatiCode/kedastral/remote/read"
 )
 
 // errStaleData is returned by a tick whose newest load is older than the
@@ -35,6 +34,18 @@ type Deps struct {
 	// Recaller, when set, gives the first tick the plan served before a
 	// restart; nil starts from the reactive floor.
 	Recaller Recaller
+	// Fits, when set, bounds the model fits running at once across the
+	// engines; nil does not.
+	Fits *forecast.FitLimiter
+	// RefitOrigin, when set, puts the refit boundaries of every workload at
+	// RefitOrigin + k·refit_interval (a replay refits an interval after its
+	// first forecast); zero spreads them by a stable phase per workload
+	// name (forecast.RefitPhase).
+	RefitOrigin time.Time
+	// GridOrigin places the grid the history is kept on at GridOrigin +
+	// k·step (a replayed trace's own grid); zero means the multiples of the
+	// step, as a Prometheus source evaluates anywhere.
+	GridOrigin time.Time
 }
 
 // Engine forecasts one workload: each tick reads the history, predicts,
@@ -43,6 +54,13 @@ type Engine struct {
 	cfg    config.Workload
 	source forecast.Source
 	model  forecast.Model
+	// modelOpts are the model's options; their refit schedule is also the
+	// history's full reads'.
+	modelOpts forecast.ModelOptions
+	// history is the load history kept between ticks.
+	history history
+	// alwaysFull reads the whole window at every tick (tests compare).
+	alwaysFull bool
 	// active is the model that made the last forecast (auto chooses).
 	active  string
 	tracker *forecast.Tracker
@@ -60,10 +78,13 @@ type Engine struct {
 
 // New returns the engine of the workload cfg, which must be valid.
 func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error) {
-	m, err := forecast.NewModel(cfg.Model, forecast.ModelOptions{
+	opts := forecast.ModelOptions{
 		RefitInterval: time.Duration(cfg.RefitInterval),
+		RefitPhase:    refitPhase(cfg, deps.RefitOrigin),
 		EvalHorizon:   time.Duration(cfg.Capacity.LeadTime),
-	})
+		Fits:          deps.Fits,
+	}
+	m, err := forecast.NewModel(cfg.Model, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +98,7 @@ func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error
 		cfg:            cfg,
 		source:         source,
 		model:          m,
+		modelOpts:      opts,
 		tracker:        forecast.NewTracker(time.Duration(cfg.Step), time.Duration(cfg.AccuracyWindow)),
 		tuner:          capacity.NewTuner(cfg.Capacity),
 		deps:           deps,
@@ -121,7 +143,7 @@ func (e *Engine) Tick(ctx context.Context) error {
 func (e *Engine) tick(ctx context.Context) error {
 	now := e.deps.Now()
 	step := time.Duration(e.cfg.Step)
-	history, err := e.collect(ctx, now, step)
+	history, obs, err := e.collect(ctx, now, step)
 	if err != nil {
 		return err
 	}
@@ -140,10 +162,9 @@ func (e *Engine) tick(ctx context.Context) error {
 	lower, upper := e.tracker.Interval(values, e.cfg.LowerQuantile, e.cfg.UpperQuantile)
 	e.tracker.Remember(history.Time(len(history.Values)-1+ahead), values)
 	prev := e.previous(ctx, now)
-	observed := history.Values[len(history.Values)-1]
 	began := time.Now()
 	e.tuner.Observe(history.End(), history.At)
-	plan, err := e.tuner.Plan(now, capacity.Input{Values: values, Upper: upper, Step: step, Observed: observed, Prev: prev})
+	plan, err := e.tuner.Plan(now, capacity.Input{Values: values, Upper: upper, Step: step, Observed: obs.value, Prev: prev})
 	e.deps.Metrics.planSeconds.Observe(time.Since(began).Seconds())
 	if err != nil {
 		e.countError(ComponentCapacity, ReasonPlan)
@@ -170,11 +191,11 @@ func (e *Engine) tick(ctx context.Context) error {
 		DecidedBy:        string(plan.DecidedBy),
 		PlanBasis:        string(plan.Basis),
 		PlanHeadroom:     plan.Headroom,
-		ObservedValue:    observed,
-		ObservedAt:       history.End(),
+		ObservedValue:    obs.value,
+		ObservedAt:       obs.at,
 		Recent:           recent(history, 2*e.cfg.Steps(), time.Hour),
 	})
-	e.logger.Debug("Forecast published", "desired_replicas", plan.Desired[0], "decided_by", plan.DecidedBy, "observed", observed)
+	e.logger.Debug("Forecast published", "desired_replicas", plan.Desired[0], "decided_by", plan.DecidedBy, "observed", obs.value)
 	return nil
 }
 
@@ -211,31 +232,6 @@ func recent(history forecast.Series, n int, span time.Duration) []float64 {
 	return slices.Clone(history.Values[len(history.Values)-n:])
 }
 
-// collect reads the window of history ending at now and repairs its gaps.
-func (e *Engine) collect(ctx context.Context, now time.Time, step time.Duration) (forecast.Series, error) {
-	start := now.Add(-time.Duration(e.cfg.Points()-1) * step)
-	began := time.Now()
-	raw, err := e.source.Range(ctx, start, now, step)
-	e.collectSeconds.Observe(time.Since(began).Seconds())
-	if err != nil {
-		return forecast.Series{}, fmt.Errorf("collect: %w", err)
-	}
-	history, repairs, err := raw.Fill()
-	if err != nil {
-		e.countError(read.ComponentSource, read.ReasonNoData)
-		return forecast.Series{}, fmt.Errorf("collect: %w", err)
-	}
-	if repairs.Interpolated > 0 {
-		e.countError(read.ComponentSource, ReasonGap)
-		e.logger.Warn("Gaps in the load history were interpolated", "points", repairs.Interpolated, "of", len(raw.Values))
-	}
-	if age := now.Sub(history.End()); age > e.deps.StaleAfter {
-		e.countError(read.ComponentSource, ReasonStaleData)
-		return forecast.Series{}, fmt.Errorf("collect: %w: newest point is %s old, stale after %s", errStaleData, age, e.deps.StaleAfter)
-	}
-	return history, nil
-}
-
 // predict runs the model and checks what it returns.
 func (e *Engine) predict(history forecast.Series, n int) ([]float64, error) {
 	began := time.Now()
@@ -261,6 +257,20 @@ func (e *Engine) predict(history forecast.Series, n int) ([]float64, error) {
 
 func (e *Engine) countError(component, reason string) {
 	e.deps.Metrics.Errors.WithLabelValues(component, reason).Inc()
+}
+
+// refitPhase returns the phase of the workload's refit boundaries: that of
+// origin when set, else the stable phase of its name.
+func refitPhase(cfg config.Workload, origin time.Time) time.Duration {
+	interval := time.Duration(cfg.RefitInterval)
+	if origin.IsZero() || interval <= 0 {
+		return forecast.RefitPhase(cfg.Name, interval)
+	}
+	phase := time.Duration(origin.UnixNano() % int64(interval))
+	if phase < 0 {
+		phase += interval
+	}
+	return phase
 }
 
 // notFinite reports whether v is NaN or ±Inf.

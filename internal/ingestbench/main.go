@@ -84,7 +84,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	defer os.RemoveAll(dir)
 	servers, err := startServers(ctx, o.bin, dir)
 	for _, s := range servers {
-		defer s.stop()
+		defer s.Stop()
 	}
 	if err != nil {
 		return err

@@ -59,7 +59,7 @@ type measurement struct {
 func measure(ctx context.Context, o options, sh shape, servers []*server, logger *slog.Logger) (*measurement, error) {
 	m := &measurement{cases: cases(), collected: true}
 	for _, s := range servers {
-		m.servers = append(m.servers, s.name)
+		m.servers = append(m.servers, s.Name)
 	}
 	var err error
 	if m.baseline, err = m.settle(ctx, servers); err != nil {
@@ -83,7 +83,7 @@ func measure(ctx context.Context, o options, sh shape, servers []*server, logger
 				if err != nil {
 					return nil, fmt.Errorf("%s case, phase %d: %w", c.name, r+1, err)
 				}
-				logger.Info("Phase done", "case", c.name, "phase", r+1, "server", servers[i].name,
+				logger.Info("Phase done", "case", c.name, "phase", r+1, "server", servers[i].Name,
 					"samples", ph.samples, "wall", ph.wall.Round(time.Millisecond), "cpu_seconds", ph.cpu)
 				res[i].samples += ph.samples
 				res[i].wall += ph.wall
@@ -109,7 +109,7 @@ func phase(ctx context.Context, s *server, client *http.Client, p payload) (resu
 		return result{}, err
 	}
 	began := time.Now()
-	if err := send(ctx, client, s.url+"/api/v1/write", p); err != nil {
+	if err := send(ctx, client, s.URL+"/api/v1/write", p); err != nil {
 		return result{}, err
 	}
 	wall := time.Since(began)

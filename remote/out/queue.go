@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,12 +14,9 @@ import (
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/config"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/prometheus/model/labels"
-	promvalue "github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
-	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
 	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/forecast"
@@ -47,6 +42,8 @@ type queue struct {
 	logger     *slog.Logger
 	flush      time.Duration
 	meta       []exporter.Metric
+	// horizons are the horizons of the per-horizon series sent.
+	horizons exporter.Horizons
 
 	sent, failed, dropped, retries prometheus.Counter
 	pending, lastSend              prometheus.Gauge
@@ -94,6 +91,7 @@ func (s *Sender) newQueue(cfg Config) (*queue, error) {
 		logger:     s.logger.With("remote_name", name),
 		flush:      s.flush,
 		meta:       exporter.Metrics(),
+		horizons:   s.horizons,
 		sent:       m.sent.WithLabelValues(lv...),
 		failed:     m.failed.WithLabelValues(lv...),
 		dropped:    m.dropped.WithLabelValues(lv...),
@@ -160,7 +158,7 @@ func (q *queue) push(it item) {
 // count returns the number of samples an item sends.
 func (q *queue) count(it item) int {
 	n := 0
-	exporter.EachSeries(it.snap, it.snap.GeneratedAt, func(id exporter.MetricID, _ float64, _ ...string) {
+	exporter.EachSeries(it.snap, it.snap.GeneratedAt, q.horizons, func(id exporter.MetricID, _ float64, _ ...string) {
 		if q.meta[id].RemoteWrite {
 			n++
 		}
@@ -304,46 +302,6 @@ func (q *queue) sendBatch(ctx context.Context) {
 	}
 }
 
-// series turns items into remote-write 1.0 series, one sample each. The
-// labels and samples of a batch share two backing arrays.
-func (q *queue) series(items []item) []prompb.TimeSeries {
-	n, width := 0, 0
-	for _, it := range items {
-		n += it.samples
-		width = max(width, it.external.Len()+3)
-	}
-	out := make([]prompb.TimeSeries, 0, n)
-	arena := make([]prompb.Label, 0, n*width)
-	samples := make([]prompb.Sample, 0, n)
-	for _, it := range items {
-		ts := it.snap.GeneratedAt.UnixMilli()
-		stale := !it.staleAt.IsZero()
-		if stale {
-			ts = it.staleAt.UnixMilli()
-		}
-		exporter.EachSeries(it.snap, it.snap.GeneratedAt, func(id exporter.MetricID, v float64, labelValues ...string) {
-			m := q.meta[id]
-			if !m.RemoteWrite {
-				return
-			}
-			first := len(arena)
-			arena = append(arena, prompb.Label{Name: model.MetricNameLabel, Value: m.Name})
-			for i, name := range m.LabelNames {
-				arena = append(arena, prompb.Label{Name: name, Value: labelValues[i]})
-			}
-			it.external.Range(func(l labels.Label) { arena = append(arena, prompb.Label{Name: l.Name, Value: l.Value}) })
-			ls := arena[first:len(arena):len(arena)]
-			slices.SortFunc(ls, func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })
-			if stale {
-				v = math.Float64frombits(promvalue.StaleNaN)
-			}
-			samples = append(samples, prompb.Sample{Timestamp: ts, Value: v})
-			out = append(out, prompb.TimeSeries{Labels: ls, Samples: samples[len(samples)-1 : len(samples) : len(samples)]})
-		})
-	}
-	return out
-}
-
 // send writes one request, retrying what a retry may fix until it succeeds
 // or ctx ends. An endpoint that answers a 2.0 request with 415 Unsupported
 // Media Type gets it again as 1.0, and 1.0 from then on (the fallback the
@@ -381,19 +339,4 @@ func (q *queue) write(ctx context.Context, series []prompb.TimeSeries) error {
 		q.logger.Warn("Remote write failed, retrying", "err", err)
 	}))
 	return err
-}
-
-// toV2 re-encodes 1.0 series as a remote-write 2.0 request.
-func toV2(series []prompb.TimeSeries) *writev2.Request {
-	st := writev2.NewSymbolTable()
-	out := make([]writev2.TimeSeries, len(series))
-	var b labels.ScratchBuilder
-	for i, ts := range series {
-		out[i] = writev2.TimeSeries{
-			LabelsRefs: st.SymbolizeLabels(ts.ToLabels(&b, nil), nil),
-			Samples:    []writev2.Sample{{Timestamp: ts.Samples[0].Timestamp, Value: ts.Samples[0].Value}},
-			Metadata:   writev2.Metadata{Type: writev2.Metadata_METRIC_TYPE_GAUGE},
-		}
-	}
-	return &writev2.Request{Symbols: st.Symbols(), Timeseries: out}
 }

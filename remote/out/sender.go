@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/forecast"
 )
 
@@ -32,6 +33,9 @@ type SenderOptions struct {
 	// FlushTimeout bounds the sending of what is queued at shutdown; zero
 	// means DefaultFlushTimeout.
 	FlushTimeout time.Duration
+	// Horizons are the horizons of the per-horizon series sent ("" is
+	// the default, exporter.HorizonsKey).
+	Horizons exporter.Horizons
 }
 
 // Sender remote-writes every published forecast to the configured
@@ -41,10 +45,11 @@ type SenderOptions struct {
 // forecast; samples of a series are sent in order. When a workload is
 // removed, staleness markers end its series. It is a listener of the engine's snapshot store (engine.StoreListener).
 type Sender struct {
-	logger  *slog.Logger
-	now     func() time.Time
-	flush   time.Duration
-	metrics senderMetrics
+	logger   *slog.Logger
+	now      func() time.Time
+	flush    time.Duration
+	horizons exporter.Horizons
+	metrics  senderMetrics
 
 	mu       sync.Mutex
 	ctx      context.Context
@@ -83,10 +88,11 @@ func NewSender(opts SenderOptions) *Sender {
 		return f.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, by)
 	}
 	return &Sender{
-		logger: opts.Logger.With("component", "remote_write"),
-		now:    opts.Now,
-		flush:  opts.FlushTimeout,
-		last:   map[string]forecast.Snapshot{},
+		logger:   opts.Logger.With("component", "remote_write"),
+		now:      opts.Now,
+		flush:    opts.FlushTimeout,
+		horizons: opts.Horizons,
+		last:     map[string]forecast.Snapshot{},
 		metrics: senderMetrics{
 			sent:    counter("kedastral_remote_write_samples_sent_total", "Forecast samples remote-written and acknowledged."),
 			failed:  counter("kedastral_remote_write_samples_failed_total", "Forecast samples refused by the endpoint for good (a 4xx other than 429), not retried."),

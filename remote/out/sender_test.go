@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
+	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/forecast"
 )
 
@@ -140,10 +141,16 @@ func (r *recorder) samples() map[string][]prompb.Sample {
 	return out
 }
 
-// testSender returns a running sender to url with fast backoff and a
-// 50 ms batch deadline, and the function that stops it and waits for its
+// testSender returns a running sender to url, sending every horizon, with
+// fast backoff and a 50 ms batch deadline, and the function that stops it and waits for its
 // flush.
 func testSender(t *testing.T, rawURL string, edit func(*Config), external map[string]string) (*Sender, *prometheus.Registry, func()) {
+	t.Helper()
+	return testSenderAt(t, rawURL, exporter.HorizonsAll, edit, external)
+}
+
+// testSenderAt is testSender publishing at the given horizons.
+func testSenderAt(t *testing.T, rawURL string, horizons exporter.Horizons, edit func(*Config), external map[string]string) (*Sender, *prometheus.Registry, func()) {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -163,7 +170,7 @@ func testSender(t *testing.T, rawURL string, edit func(*Config), external map[st
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	s := NewSender(SenderOptions{Registerer: reg, FlushTimeout: 2 * time.Second})
+	s := NewSender(SenderOptions{Registerer: reg, FlushTimeout: 2 * time.Second, Horizons: horizons})
 	if err := s.Apply([]Config{cfg}, external); err != nil {
 		t.Fatal(err)
 	}
@@ -260,6 +267,29 @@ func TestSenderSendsTheSeries(t *testing.T) {
 	}
 	if got := counterValue(t, reg, "kedastral_remote_write_last_send_timestamp_seconds"); got == 0 {
 		t.Error("no last send timestamp")
+	}
+}
+
+// TestSenderKeyHorizons: by default the per-horizon series are sent at the
+// key horizons only. The test snapshot has 3 steps and no lead time: 0s and
+// 2m are sent, so 2 values + 2 replicas + 8 per-workload series = 10 of
+// the 12.
+func TestSenderKeyHorizons(t *testing.T) {
+	rec, srv := newRecorder(t)
+	s, _, stop := testSenderAt(t, srv.URL, "", nil, nil)
+	s.Published(testSnapshot("checkout", time.Unix(1000, 0), 3))
+	stop()
+	got := rec.samples()
+	if len(got) != 10 {
+		t.Errorf("%d series sent, want 10", len(got))
+	}
+	if _, ok := got[`{__name__="kedastral_forecast_value", horizon="1m", workload="checkout"}`]; ok {
+		t.Error("the 1m horizon was sent")
+	}
+	// Replicas 3, 4, 5: the last count is its own, the first the most of
+	// steps 0 and 1 = 4.
+	if s := got[`{__name__="kedastral_forecast_replicas", horizon="0s", workload="checkout"}`]; len(s) != 1 || s[0].Value != 4 {
+		t.Errorf("replicas at 0s: %v, want 4", s)
 	}
 }
 
