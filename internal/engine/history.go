@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/HatiCode/kedastral/forecast"
@@ -111,22 +112,35 @@ func alignDown(now, origin time.Time, step time.Duration) time.Time {
 
 // merge makes the history the window start..end: the points before from
 // as they were, those from from on as read now (NaN where raw has none).
+// Both lie on the grid of start.
 func (h *history) merge(raw forecast.Series, from, start, end time.Time, step time.Duration) {
 	n := int(end.Sub(start)/step) + 1
-	values := h.spare[:0]
-	for range n {
-		values = append(values, math.NaN())
-	}
-	if h.raw.Step == step {
-		for i, v := range h.raw.Values {
-			if t := h.raw.Time(i); !t.Before(start) && t.Before(from) {
-				values[int(t.Sub(start)/step)] = v
+	keep := int(from.Sub(start) / step) // points before from
+	values := slices.Grow(h.spare[:0], n)[:n]
+	filled := 0
+	if old := h.raw; old.Step == step && len(old.Values) > 0 && keep > 0 {
+		// The old point at start is old.Values[shift]; a negative shift
+		// (the window grew) leaves NaN before old.Start.
+		shift := int(start.Sub(old.Start) / step)
+		for i := range keep {
+			j := shift + i
+			if j >= 0 && j < len(old.Values) {
+				values[i] = old.Values[j]
+			} else {
+				values[i] = math.NaN()
 			}
 		}
+		filled = keep
 	}
-	for i, v := range raw.Values {
-		if t := raw.Time(i); !t.Before(from) && !t.After(end) {
-			values[int(t.Sub(start)/step)] = v
+	for i := filled; i < n; i++ {
+		values[i] = math.NaN()
+	}
+	if len(raw.Values) > 0 {
+		first := int(raw.Start.Sub(start) / step)
+		for i, v := range raw.Values {
+			if k := first + i; k >= keep && k < n {
+				values[k] = v
+			}
 		}
 	}
 	h.spare = h.raw.Values

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/prometheus/model/labels"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/prometheus/prometheus/storage"
 )
@@ -125,7 +124,7 @@ func NewReceiver(app storage.AppendableV2, opts ReceiverOptions) *Receiver {
 		now:     opts.Now,
 	}
 	rc.registerCounters(f)
-	rc.selectors.Store(&selectorIndex{byName: map[string][][]*labels.Matcher{}})
+	rc.selectors.Store(&selectorIndex{byName: map[string]*nameSelectors{}})
 	requests := f.NewCounterVec(prometheus.CounterOpts{
 		Name: "kedastral_receiver_requests_total",
 		Help: "Remote-write requests answered, by HTTP status code.",
