@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"hash/fnv"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,6 +15,8 @@ import (
 // limits. It is safe for concurrent use.
 type FitLimiter struct {
 	slots chan struct{}
+	// fits counts the slots taken, deferred the fits put off for want of one.
+	fits, deferred atomic.Uint64
 }
 
 // NewFitLimiter returns a FitLimiter of n slots, at least 1.
@@ -28,11 +31,20 @@ func (l *FitLimiter) tryAcquire() bool {
 	}
 	select {
 	case l.slots <- struct{}{}:
+		l.fits.Add(1)
 		return true
 	default:
+		l.deferred.Add(1)
 		return false
 	}
 }
+
+// Fits returns how many fits have taken a slot.
+func (l *FitLimiter) Fits() uint64 { return l.fits.Load() }
+
+// Deferred returns how many due fits found no slot free and were put off
+// to the model's next prediction.
+func (l *FitLimiter) Deferred() uint64 { return l.deferred.Load() }
 
 // release gives back a slot tryAcquire took.
 func (l *FitLimiter) release() {

@@ -94,6 +94,9 @@ func newForecaster(f *flags, logger *slog.Logger) (*forecaster, error) {
 		exporter.NewCollector(fc.store, exporter.Horizons(f.horizons), nil),
 	)
 	metrics := engine.NewMetrics(fc.reg)
+	// Half the cores fit models at most; the others are the ticks'.
+	fits := forecast.NewFitLimiter(runtime.GOMAXPROCS(0) / 2)
+	engine.RegisterFitLimiter(fc.reg, fits)
 	var err error
 	if fc.initial, err = f.config(); err != nil {
 		return nil, fmt.Errorf("load the configuration: %w", err)
@@ -108,8 +111,7 @@ func newForecaster(f *flags, logger *slog.Logger) (*forecaster, error) {
 	}
 	fc.sched = engine.NewScheduler(engine.Deps{
 		Store: fc.store, Metrics: metrics, Logger: logger, StaleAfter: time.Duration(f.staleAfter), Adapter: adapter,
-		// Half the cores fit models at most; the others are the ticks'.
-		Fits: forecast.NewFitLimiter(runtime.GOMAXPROCS(0) / 2),
+		Fits: fits,
 	})
 	fc.sender = out.NewSender(out.SenderOptions{Logger: logger, Registerer: fc.reg, Horizons: exporter.Horizons(f.horizons)})
 	fc.store.Listen(fc.sender)

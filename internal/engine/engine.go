@@ -108,23 +108,39 @@ func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error
 	}, nil
 }
 
-// Run ticks at once, then every Interval, until ctx is done. A tick never
-// outlasts the interval, so ticks do not pile up.
+// Run ticks at once, then every Interval, until ctx is done. After the
+// first tick the ticks keep to the workload's own phase in the interval (a
+// stable offset from its name), so that the ticks of many workloads spread
+// over the interval rather than all fall at once. A tick never outlasts the
+// interval, so ticks do not pile up.
 func (e *Engine) Run(ctx context.Context) {
 	interval := time.Duration(e.cfg.Interval)
+	e.runTick(ctx, interval)
+	phase := time.NewTimer(forecast.RefitPhase(e.cfg.Name, interval))
+	select {
+	case <-ctx.Done():
+		phase.Stop()
+		return
+	case <-phase.C:
+	}
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
-		tickCtx, cancel := context.WithTimeout(ctx, interval)
-		if err := e.Tick(tickCtx); err != nil && ctx.Err() == nil {
-			e.logger.Warn("Forecast failed, the previous snapshot stays", "err", err)
-		}
-		cancel()
+		e.runTick(ctx, interval)
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
 		}
+	}
+}
+
+// runTick runs one tick bounded by the interval and logs its failure.
+func (e *Engine) runTick(ctx context.Context, interval time.Duration) {
+	tickCtx, cancel := context.WithTimeout(ctx, interval)
+	defer cancel()
+	if err := e.Tick(tickCtx); err != nil && ctx.Err() == nil {
+		e.logger.Warn("Forecast failed, the previous snapshot stays", "err", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/remote/read"
 )
 
@@ -84,4 +85,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.Errors.WithLabelValues(kind[0], kind[1])
 	}
 	return m
+}
+
+// RegisterFitLimiter exposes the fits of l on reg:
+// kedastral_model_fits_total and kedastral_model_fits_deferred_total.
+func RegisterFitLimiter(reg prometheus.Registerer, l *forecast.FitLimiter) {
+	f := promauto.With(reg)
+	f.NewCounterFunc(prometheus.CounterOpts{
+		Name: "kedastral_model_fits_total",
+		Help: "Model fits run (a Holt-Winters fit, auto's choice of a model), each holding a slot of the fit limiter.",
+	}, func() float64 { return float64(l.Fits()) })
+	f.NewCounterFunc(prometheus.CounterOpts{
+		Name: "kedastral_model_fits_deferred_total",
+		Help: "Model fits due that found every slot of the fit limiter taken and were put off to the workload's next tick, which forecasts with what it has.",
+	}, func() float64 { return float64(l.Deferred()) })
 }
