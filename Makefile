@@ -91,6 +91,21 @@ bench: $(PROMETHEUS_STAMP) ## Run the benchmarks (the tick against a real local 
 benchmarks: ## Backtest every bundled trace and write docs/benchmarks.md (about 3 minutes).
 	$(GO) run ./internal/benchmarks -traces data/traces -out docs/benchmarks.md
 
+GOVULNCHECK_VERSION := v1.9.0
+VULNDB := $(HOME)/.cache/kedastral-vulndb
+
+.PHONY: vulncheck
+vulncheck: ## Run govulncheck on both modules against a database built by scripts/vulndb.sh from a golang/vulndb copy: make vulncheck VULNDB_SRC=<git dir or source dir> (once; later runs reuse $(VULNDB)).
+	@if [ -n "$(VULNDB_SRC)" ]; then scripts/vulndb.sh "$(VULNDB_SRC)" "$(VULNDB)"; fi
+	@test -f "$(VULNDB)/index/db.json" || { echo "no vulnerability database in $(VULNDB): make vulncheck VULNDB_SRC=<a golang/vulndb copy>" >&2; exit 2; }
+	GOBIN=$(BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	$(BIN)/govulncheck -db file://$(VULNDB) ./...
+	cd deploy && $(BIN)/govulncheck -db file://$(VULNDB) ./...
+
+.PHONY: bench-scale
+bench-scale: build $(PROMETHEUS_STAMP) ## Measure one forecaster with 1,000, 3,000 and 10,000 workloads in push and pull mode and write docs/scale.md (about 40 minutes).
+	$(GO) run ./internal/scalebench -bin $(BIN) -out docs/scale.md
+
 .PHONY: bench-ingest
 bench-ingest: build $(PROMETHEUS_STAMP) ## Measure remote-write ingest against a real Prometheus and write docs/ingest-benchmark.md.
 	$(GO) run ./internal/ingestbench -bin $(BIN) -out docs/ingest-benchmark.md

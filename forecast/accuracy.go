@@ -42,9 +42,18 @@ func NewTracker(step, window time.Duration) *Tracker {
 }
 
 // Remember records a forecast: values[i] is the load forecast at at + i·step.
+// A forecast from the same origin as the newest one remembered (a second
+// tick within a step) replaces its values not yet judged, so that each
+// origin is judged once: at a 30 s interval and one-minute steps, half the
+// pairs, and none counted twice.
 func (t *Tracker) Remember(at time.Time, values []float64) {
 	if len(t.judged) < len(values) {
 		t.judged = append(t.judged, make([][]judgedPair, len(values)-len(t.judged))...)
+	}
+	if n := len(t.pending); n > 0 && t.pending[n-1].at.Equal(at) && len(t.pending[n-1].values) == len(values) {
+		last := &t.pending[n-1]
+		copy(last.values[last.next:], values[last.next:])
+		return
 	}
 	t.pending = append(t.pending, pendingForecast{at: at, values: slices.Clone(values)})
 }

@@ -47,6 +47,39 @@ func TestTrackerAccuracy(t *testing.T) {
 	}
 }
 
+// TestTrackerSameOrigin: two ticks within a step forecast from the same
+// origin; the second replaces the values of the first not judged yet, so
+// each origin is judged once. At 12:00 [100, 110, 120] is remembered and
+// its first value judged against 90; a tick at 12:00:30 remembers [95, 105,
+// 125] from the same origin. At 12:02 the load was 90, 100, 150:
+//
+//	horizon 0s: the first forecast, judged before: |100−90| / 90 = 0.111
+//	horizon 1m: the second: |105−100| / 100 = 0.05
+//	horizon 2m: the second: |125−150| / 150 = 0.167
+//
+// one sample each, not two.
+func TestTrackerSameOrigin(t *testing.T) {
+	at := t0.Add(12 * time.Hour)
+	tr := NewTracker(time.Minute, time.Hour)
+	tr.Remember(at, []float64{100, 110, 120})
+	tr.Observe(Series{Start: at, Step: time.Minute, Values: []float64{90}})
+	tr.Remember(at, []float64{95, 105, 125})
+	if len(tr.pending) != 1 {
+		t.Fatalf("%d forecasts pending, want the one origin", len(tr.pending))
+	}
+	tr.Observe(Series{Start: at, Step: time.Minute, Values: []float64{90, 100, 150}})
+	want := []float64{10.0 / 90, 0.05, 25.0 / 150}
+	got := tr.Accuracy()
+	if len(got) != 3 {
+		t.Fatalf("Accuracy() = %+v, want 3 horizons", got)
+	}
+	for i, a := range got {
+		if a.Samples != 1 || !approx(a.ErrorRatio, want[i]) {
+			t.Errorf("horizon %d: %d samples, error %v; want 1, %v", i, a.Samples, a.ErrorRatio, want[i])
+		}
+	}
+}
+
 // TestTrackerBetweenPoints checks that a forecast made between the points of
 // the history is judged against the straight line between them: a forecast
 // for 12:00:30 of 150, with 100 at 12:00 and 200 at 12:01, is exact.

@@ -22,7 +22,7 @@ import (
 
 // Bounds of the waits on a server.
 const (
-	readyTimeout = 5 * time.Minute
+	readyTimeout = 10 * time.Minute
 	stopTimeout  = 30 * time.Second
 )
 
@@ -71,7 +71,7 @@ func Start(ctx context.Context, name, binary, dir, listenFlag, readyPath string,
 		s.waitErr = s.cmd.Wait()
 		close(s.exited)
 	}()
-	if err := s.waitReady(ctx, readyPath); err != nil {
+	if err := s.WaitReady(ctx, readyPath); err != nil {
 		s.Stop()
 		return nil, fmt.Errorf("%s did not become ready: %w\n%s", name, err, s.LogTail())
 	}
@@ -88,7 +88,8 @@ func FreeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func (s *Server) waitReady(ctx context.Context, path string) error {
+// WaitReady waits until path answers 200, for at most ten minutes.
+func (s *Server) WaitReady(ctx context.Context, path string) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)

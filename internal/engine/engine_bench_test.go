@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -181,4 +182,61 @@ func BenchmarkTickWorkloads(b *testing.B) {
 		round()
 	}
 	b.ReportMetric(first.Seconds(), "first-round-s")
+}
+
+// BenchmarkEngineMemory reports the heap one workload holds (bytes per
+// workload, after a collection) once its engine has ticked every 30 s for
+// an hour and a half of data time, so that its accuracy tracker holds a
+// whole accuracy window: 200 workloads of a day of one-minute history,
+// forecasting 30 minutes, with the defaults otherwise and with one part
+// changed at a time, so the parts' costs show as differences.
+func BenchmarkEngineMemory(b *testing.B) {
+	day := forecast.Series{Start: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), Step: time.Minute, Values: synthetic.WebTraffic(3 * 24 * 60)}
+	for _, bc := range []struct {
+		name string
+		edit func(*config.Workload)
+	}{
+		{"defaults", func(*config.Workload) {}},
+		{"accuracy_window=0", func(c *config.Workload) { c.AccuracyWindow = 0 }},
+		{"model=baseline", func(c *config.Workload) { c.Model = forecast.ModelBaseline }},
+		{"window=7d", func(c *config.Workload) { c.Window = model.Duration(7 * 24 * time.Hour) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			const workloads = 200
+			for b.Loop() {
+				now := day.Start.Add(2 * 24 * time.Hour)
+				deps := Deps{
+					Store: NewStore(), Metrics: NewMetrics(prometheus.NewRegistry()), Logger: slog.New(slog.DiscardHandler),
+					Now: func() time.Time { return now }, StaleAfter: 2 * time.Minute, Adapter: "memory",
+				}
+				var before runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				engines := make([]*Engine, workloads)
+				for i := range engines {
+					cfg := config.DefaultWorkload()
+					cfg.Name, cfg.Query, cfg.Window = fmt.Sprintf("workload-%04d", i), "up", model.Duration(24*time.Hour)
+					bc.edit(&cfg)
+					e, err := New(cfg, memorySource{day}, deps)
+					if err != nil {
+						b.Fatal(err)
+					}
+					engines[i] = e
+				}
+				for range 180 { // 90 minutes at 30 s
+					for _, e := range engines {
+						if err := e.Tick(context.Background()); err != nil {
+							b.Fatal(err)
+						}
+					}
+					now = now.Add(30 * time.Second)
+				}
+				var after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/workloads, "B/workload")
+				runtime.KeepAlive(engines)
+			}
+		})
+	}
 }

@@ -29,8 +29,6 @@ type history struct {
 	raw forecast.Series // NaN where nothing was observed
 	// readAt is the end of the last full read.
 	readAt time.Time
-	// spare is the buffer the next merge writes to.
-	spare []float64
 }
 
 // observation is the newest load observed, and when.
@@ -46,7 +44,7 @@ func (e *Engine) collect(ctx context.Context, now time.Time, step time.Duration)
 	end := alignDown(now, e.deps.GridOrigin, step)
 	start := end.Add(-time.Duration(e.cfg.Points()-1) * step)
 	h := &e.history
-	full := e.alwaysFull || len(h.raw.Values) == 0 || h.raw.Step != step ||
+	full := e.alwaysFull || len(h.raw.Values) == 0 || h.raw.Step != step || start.Before(h.raw.Start) ||
 		forecast.RefitDue(h.readAt, end, e.modelOpts)
 	from := start
 	// Whole steps back from the newest point, so that from stays on the grid.
@@ -112,27 +110,22 @@ func alignDown(now, origin time.Time, step time.Duration) time.Time {
 
 // merge makes the history the window start..end: the points before from
 // as they were, those from from on as read now (NaN where raw has none).
-// Both lie on the grid of start.
+// Both lie on the grid of start, and start is not before the history's: the
+// points kept move to the front of the same array, so a workload holds one
+// window of history and a tick allocates none.
 func (h *history) merge(raw forecast.Series, from, start, end time.Time, step time.Duration) {
 	n := int(end.Sub(start)/step) + 1
 	keep := int(from.Sub(start) / step) // points before from
-	values := slices.Grow(h.spare[:0], n)[:n]
-	filled := 0
-	if old := h.raw; old.Step == step && len(old.Values) > 0 && keep > 0 {
-		// The old point at start is old.Values[shift]; a negative shift
-		// (the window grew) leaves NaN before old.Start.
-		shift := int(start.Sub(old.Start) / step)
-		for i := range keep {
-			j := shift + i
-			if j >= 0 && j < len(old.Values) {
-				values[i] = old.Values[j]
-			} else {
-				values[i] = math.NaN()
-			}
+	var values []float64
+	valid := 0 // values[:valid] are the points kept, at start + i·step
+	if old := h.raw; old.Step == step && len(old.Values) > 0 && !start.Before(old.Start) {
+		if shift := int(start.Sub(old.Start) / step); shift < len(old.Values) {
+			valid = copy(old.Values, old.Values[shift:])
 		}
-		filled = keep
+		values = old.Values[:valid]
 	}
-	for i := filled; i < n; i++ {
+	values = slices.Grow(values, n-len(values))[:n]
+	for i := min(valid, keep); i < n; i++ {
 		values[i] = math.NaN()
 	}
 	if len(raw.Values) > 0 {
@@ -143,6 +136,5 @@ func (h *history) merge(raw forecast.Series, from, start, end time.Time, step ti
 			}
 		}
 	}
-	h.spare = h.raw.Values
 	h.raw = forecast.Series{Start: start, Step: step, Values: values}
 }

@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/HatiCode/kedastral/internal/benchproc"
 )
 
 // maxSpan is how far sample time may run within a phase: Prometheus refuses
@@ -102,7 +104,7 @@ func run(ctx context.Context, o options, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	env, err := environment(o.bin)
+	env, err := benchproc.Environment(o.bin)
 	if err != nil {
 		return err
 	}
