@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/HatiCode/kedastral/forecast"
 )
@@ -115,7 +116,8 @@ func newTimeAxis(s forecast.Snapshot) timeAxis {
 		ta.step = 1 // no usable step: index units keep the shape
 	}
 	if !s.ObservedAt.IsZero() {
-		ta.recentEnd = s.ObservedAt.Sub(s.GeneratedAt).Seconds()
+		// Recent ends on the step of the grid at or before ObservedAt.
+		ta.recentEnd = s.ObservedAt.Truncate(time.Duration(ta.step * float64(time.Second))).Sub(s.GeneratedAt).Seconds()
 	}
 	ta.t1 = float64(max(len(s.Values), len(s.DesiredReplicas), 1)) * ta.step
 	if ta.nRecent > 0 {

@@ -59,12 +59,15 @@ type Snapshot struct {
 	// and headroom asked for over about the last day, over those the
 	// reactive floor alone asked for: 1.05 is 5 % more. Absent otherwise.
 	PlanCostRatio float64 `json:"planCostRatio,omitempty"`
-	// ObservedValue is the newest load observed, at ObservedAt.
+	// ObservedValue is the newest load observed, at ObservedAt: the load at
+	// the time of the forecast itself when the source has it, else the
+	// newest point of the history.
 	ObservedValue float64   `json:"observedValue"`
 	ObservedAt    time.Time `json:"observedAt"`
-	// Recent is the load observed over the last points before ObservedAt
-	// (twice the horizon, at least an hour), gaps repaired: Recent[i] is the
-	// load at ObservedAt − (len(Recent)−1−i)·StepSeconds. Charts draw it
+	// Recent is the load observed over the last points of the history
+	// (twice the horizon, at least an hour), gaps repaired, on the grid of
+	// the multiples of the step: Recent[i] is the load at the step at or
+	// before ObservedAt, less (len(Recent)−1−i)·StepSeconds. Charts draw it
 	// beside the forecast.
 	Recent []float64 `json:"recent,omitempty"`
 }
