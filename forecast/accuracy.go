@@ -180,8 +180,13 @@ func (t *Tracker) Seed(m Model, history Series, steps int) {
 	if len(t.judged) < steps {
 		t.judged = append(t.judged, make([][]judgedPair, steps-len(t.judged))...)
 	}
-	for o := max(0, last-steps-seedOrigins); o < last; o++ {
-		past := Series{Start: history.Start, Step: history.Step, Values: history.Values[:o+1]}
+	first := max(0, last-steps-seedOrigins)
+	for o := first; o < last; o++ {
+		previous := o - 1
+		if o == first {
+			previous = -1 // a fresh copy has seen nothing
+		}
+		past := history.prefix(o, previous)
 		n := min(steps, last-o+1)
 		values, err := m.Predict(past, n)
 		if err != nil || len(values) != n {

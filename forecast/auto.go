@@ -40,17 +40,20 @@ type Auto struct {
 	opts       ModelOptions
 	candidates []Model
 	active     int
-	chosen     bool
-	chosenAt   time.Time
-	step       time.Duration
-	scores     []ModelScore
+	// predicted is the candidate that made the last forecast: only it may
+	// carry its state from the history it saw then.
+	predicted int
+	chosen    bool
+	chosenAt  time.Time
+	step      time.Duration
+	scores    []ModelScore
 }
 
 // NewAuto returns an auto model choosing on the schedule of opts.
 func NewAuto(opts ModelOptions) *Auto {
 	return &Auto{
 		opts:       opts,
-		candidates: []Model{Baseline{}, NewHoltWinters(opts), SeasonalNaive{}},
+		candidates: []Model{NewBaseline(opts), NewHoltWinters(opts), SeasonalNaive{}},
 	}
 }
 
@@ -75,7 +78,11 @@ func (a *Auto) Predict(history Series, n int) ([]float64, error) {
 		a.opts.Fits.release()
 		a.chosen, a.chosenAt, a.step = true, end, history.Step
 	}
-	return a.candidates[a.active].Predict(history, n)
+	if a.active != a.predicted {
+		history.Unchanged = time.Time{}
+		a.predicted = a.active
+	}
+	return predictValid(a.candidates[a.active], history, n)
 }
 
 // choose runs the rolling-origin backtest and makes the best model active.
@@ -122,12 +129,14 @@ func evalOrigins(points, h int, step time.Duration) []int {
 }
 
 // evaluate returns the WAPE of m forecasting h steps ahead from each origin
-// of history, or +Inf when it fails.
+// of history, which validHistory accepted, or +Inf when it fails.
 func evaluate(m Model, history Series, origins []int, h int) float64 {
 	var absErr, absActual float64
+	previous := -1
 	for _, o := range origins {
-		past := Series{Start: history.Start, Step: history.Step, Values: history.Values[:o+1]}
-		out, err := m.Predict(past, h+1)
+		past := history.prefix(o, previous)
+		previous = o
+		out, err := predictValid(m, past, h+1)
 		if err != nil || len(out) != h+1 || notFinite(out[h]) {
 			return math.Inf(1)
 		}
@@ -145,25 +154,29 @@ func evaluate(m Model, history Series, origins []int, h int) float64 {
 }
 
 // evalCopy returns a model that forecasts like m but whose state an
-// evaluation may change freely. A Holt-Winters keeps the parameters of its
-// last fit for every origin (fitting at each would cost more than all the
-// rest); it fits once, at the first origin, when it has no fit yet, through
-// the fit limiter when limited.
+// evaluation may change freely: a new one, for the models that carry state
+// between predictions, which then carries it across refit boundaries. A
+// Holt-Winters keeps the parameters of its last fit
+// for every origin (fitting at each would cost more than all the rest); it
+// fits once, at the first origin, when it has no fit yet, through the fit
+// limiter when limited.
 func evalCopy(m Model, limited bool) Model {
-	hw, ok := m.(*HoltWinters)
-	if !ok {
-		return m
+	switch m := m.(type) {
+	case *Baseline:
+		return &Baseline{opts: m.opts, frozen: true}
+	case *HoltWinters:
+		opts := m.opts
+		if !limited {
+			opts.Fits = nil
+		}
+		c := NewHoltWinters(opts)
+		c.frozen = true
+		if m.fitted {
+			c.params, c.fitted, c.season, c.maxSeason, c.step = m.params, true, m.season, m.maxSeason, m.step
+		}
+		return c
 	}
-	opts := hw.opts
-	if !limited {
-		opts.Fits = nil
-	}
-	c := NewHoltWinters(opts)
-	c.frozen = true
-	if hw.fitted {
-		c.params, c.fitted, c.season, c.maxSeason, c.step = hw.params, true, hw.season, hw.maxSeason, hw.step
-	}
-	return c
+	return m
 }
 
 // replayCopy returns a model that forecasts like m did last, for replaying

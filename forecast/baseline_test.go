@@ -20,7 +20,7 @@ func TestBaselineAcceptance(t *testing.T) {
 		values[i] = 100 + 100*float64(i)/30
 	}
 	history := Series{Start: t0, Step: time.Minute, Values: values}
-	got, err := Baseline{}.Predict(history, 30)
+	got, err := NewBaseline(ModelOptions{}).Predict(history, 30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,14 +100,14 @@ func TestBaseline(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			history := Series{Start: t0, Step: tc.step, Values: tc.values}
-			got, err := Baseline{}.Predict(history, tc.n)
+			got, err := NewBaseline(ModelOptions{}).Predict(history, tc.n)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if !slices.EqualFunc(got, tc.want, approx) {
 				t.Errorf("Predict = %v, want %v", got, tc.want)
 			}
-			again, _ := Baseline{}.Predict(history, tc.n)
+			again, _ := NewBaseline(ModelOptions{}).Predict(history, tc.n)
 			if !slices.Equal(got, again) {
 				t.Errorf("not deterministic: %v then %v", got, again)
 			}
@@ -127,7 +127,7 @@ func TestBaselineErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Baseline{}.Predict(Series{Start: t0, Step: time.Minute, Values: tc.values}, 3)
+			_, err := NewBaseline(ModelOptions{}).Predict(Series{Start: t0, Step: time.Minute, Values: tc.values}, 3)
 			if !errors.Is(err, tc.want) {
 				t.Errorf("err = %v, want %v", err, tc.want)
 			}
@@ -149,10 +149,47 @@ func BenchmarkBaselinePredict(b *testing.B) {
 		b.Run(fmt.Sprintf("points=%d", points), func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				if _, err := (Baseline{}).Predict(history, 30); err != nil {
+				if _, err := NewBaseline(ModelOptions{}).Predict(history, 30); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
+	}
+}
+
+// TestBaselineCarriesState ticks a baseline (computed in full every 2
+// hours, Settle = 15m) over a movingWindow. Each forecast must equal, bit
+// for bit, a baseline computed in full on everything from the window's start
+// at the last full computation to now, the settled values then the newest as
+// they are now; there must be 19 full computations, as many as the
+// Holt-Winters of TestHoltWintersCarriesState fits.
+func TestBaselineCarriesState(t *testing.T) {
+	w := newMovingWindow()
+	b := NewBaseline(ModelOptions{RefitInterval: 2 * time.Hour, Settle: time.Duration(w.settle) * w.step})
+	var (
+		anchorStart int
+		anchored    time.Time
+		full        int
+	)
+	w.tick(func(k, end, _ int, history Series) {
+		got, err := b.Predict(history, 12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.carry.anchored != anchored {
+			full++
+			anchored, anchorStart = b.carry.anchored, end-w.window+1
+		}
+		since := Series{Start: w.start.Add(time.Duration(anchorStart) * w.step), Step: w.step, Values: w.settled(anchorStart, end, history)}
+		want, err := NewBaseline(ModelOptions{}).Predict(since, 12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("tick %d (point %d, full computations %d): carried %v, recomputed %v", k, end, full, got[:3], want[:3])
+		}
+	})
+	if full != 19 {
+		t.Errorf("%d full computations, want 19", full)
 	}
 }

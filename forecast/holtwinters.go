@@ -62,8 +62,25 @@ type HoltWinters struct {
 	fittedAt  time.Time
 	// frozen keeps the fit for as long as the season and step hold.
 	frozen bool
-	// state is reused between predictions.
+	// state is the smoothing state after the history up to carry.at, kept
+	// between predictions.
 	state hwState
+	carry hwCarry
+	// saved holds the season entries a prediction's tail run changes, to
+	// put back after it.
+	saved []float64
+	// smoothed counts the points the last prediction smoothed (tests).
+	smoothed int
+}
+
+// hwCarry says what the state kept between predictions was computed from:
+// the history up to at, with these parameters, season and step.
+type hwCarry struct {
+	ok     bool
+	at     time.Time
+	params HoltWintersParams
+	season int
+	step   time.Duration
 }
 
 // NewHoltWinters returns a Holt-Winters model that refits on the schedule of
@@ -85,23 +102,39 @@ func (hw *HoltWinters) Params() (p HoltWintersParams, season int, ok bool) {
 // parameters first when the schedule says so:
 //
 //	ŷ(T+h) = ℓ(T) + (φ + φ² + … + φʰ)·b(T) + s(T+h−m⌈h/m⌉),  floored at 0
+//
+// The smoothing state is carried between predictions: after a fit, or when
+// the history changed before the point the state was kept at (see
+// Series.Unchanged), the state starts again from the start of the history
+// (newHWInit) and smooths all of it; otherwise it smooths only the points
+// that are new since, so a prediction costs O(new points + opts.Settle +
+// n). The state is kept opts.Settle before the history's end: the points
+// after it may still change, so each prediction smooths them again on a
+// copy.
 func (hw *HoltWinters) Predict(history Series, n int) ([]float64, error) {
 	if err := validHistory(history); err != nil {
 		return nil, err
 	}
+	return hw.predictValid(history, n), nil
+}
+
+// predictValid is Predict of a history validHistory accepts.
+func (hw *HoltWinters) predictValid(history Series, n int) []float64 {
 	y := history.Values
 	out := make([]float64, n)
 	if len(y) < hwMinPoints {
 		for i := range out {
 			out[i] = math.Max(y[len(y)-1], 0)
 		}
-		return out, nil
+		return out
 	}
 	m := seasonFor(len(y), history.Step, 2)
+	fitted := false
 	if hw.needsFit(history, m) && hw.opts.Fits.tryAcquire() {
 		hw.fit(y, m, history.Step, max(1, int(hw.opts.EvalHorizon/history.Step)))
 		hw.opts.Fits.release()
 		hw.maxSeason, hw.step, hw.fittedAt, hw.fitted = m, history.Step, history.End(), true
+		fitted = true
 	}
 	params, season := hw.params, hw.season
 	if !hw.fitted || hw.step != history.Step || season > m {
@@ -109,10 +142,46 @@ func (hw *HoltWinters) Predict(history Series, n int) ([]float64, error) {
 		// the defaults, at the longest season it allows.
 		params, season = defaultHoltWintersParams(), m
 	}
+	want := hwCarry{ok: true, params: params, season: season, step: history.Step}
+	// keep is the index of the newest point the state is kept at: opts.Settle
+	// before the end, and never inside the first season, which the start
+	// of the state stands for.
+	keep := max(len(y)-1-int(hw.opts.Settle/history.Step), max(season, 1)-1)
 	st := &hw.state
-	st.run(y, season, params, 1, 0, newHWInit(y, season))
+	if done, ok := hw.carried(history, want); !fitted && ok {
+		// Carry on from the state kept: smooth the points since, up to keep.
+		keep = max(keep, done)
+		st.advance(y[done+1:keep+1], season, params)
+		hw.smoothed = keep - done
+	} else {
+		st.run(y[:keep+1], season, params, 1, 0, newHWInit(y, season))
+		hw.smoothed = keep + 1
+	}
+	hw.smoothed += len(y) - 1 - keep
+	want.at = history.Time(keep)
+	hw.carry = want
+	// The points after keep, smoothed on top of the state kept, then undone.
+	level, trend, next := st.level, st.trend, st.next
+	hw.saved = st.saveSeason(hw.saved, len(y)-1-keep)
+	st.advance(y[keep+1:], season, params)
 	st.forecast(out, season, params.Phi)
-	return out, nil
+	st.level, st.trend, st.next = level, trend, next
+	st.restoreSeason(hw.saved)
+	return out
+}
+
+// carried returns the index in history of the newest point the kept state
+// has smoothed, and whether the state can carry on: it was computed with
+// the same parameters, season and step, from values history still holds
+// unchanged.
+func (hw *HoltWinters) carried(history Series, want hwCarry) (int, bool) {
+	c := hw.carry
+	c.at = time.Time{}
+	if c != want || history.Unchanged.IsZero() || !hw.carry.at.Before(history.Unchanged) ||
+		hw.carry.at.Before(history.Start) || hw.carry.at.After(history.End()) {
+		return 0, false
+	}
+	return int(hw.carry.at.Sub(history.Start) / history.Step), true
 }
 
 // needsFit reports whether the parameters must be fitted (again) before
@@ -225,159 +294,4 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 func logit(p float64) float64 {
 	p = math.Min(math.Max(p, 1e-6), 1-1e-6)
 	return math.Log(p / (1 - p))
-}
-
-// hwState is the level, trend and season after a run over a history.
-type hwState struct {
-	level, trend float64
-	season       []float64
-	// next is the index in season of the step after the history.
-	next int
-	// ahead holds the forecasts of the next h steps while running.
-	ahead []float64
-}
-
-// hwInit is the state a run starts from, at the end of the first season.
-type hwInit struct {
-	level, trend float64
-	season       []float64
-}
-
-// newHWInit returns the starting state of y for a season of m steps. The
-// first season's mean is the level at its middle, and the change from the
-// first season's mean to the last's gives the trend. Each phase of the season is the median,
-// over every whole season of y, of its value less its season's mean and
-// trend: one
-// unusual week (a holiday) does not shape the season for weeks after it, as
-// it would if the first season alone started it and γ is small. Without a
-// season (m = 0), the level is y[0], the trend 0 and the season a single 0.
-func newHWInit(y []float64, m int) *hwInit {
-	if m == 0 {
-		return &hwInit{level: y[0], season: []float64{0}}
-	}
-	cycles := len(y) / m
-	means := make([]float64, cycles)
-	for k := range means {
-		means[k] = meanOf(y[k*m : (k+1)*m])
-	}
-	init := &hwInit{season: make([]float64, m)}
-	if cycles >= 2 {
-		init.trend = (means[cycles-1] - means[0]) / float64((cycles-1)*m)
-	}
-	middle := float64(m-1) / 2
-	init.level = means[0] + init.trend*middle
-	phase := make([]float64, cycles)
-	for i := range init.season {
-		for k := range phase {
-			phase[k] = y[k*m+i] - (means[k] + init.trend*(float64(i)-middle))
-		}
-		init.season[i] = median(phase)
-	}
-	// Medians need not sum to 0; the level keeps the mean.
-	shift := meanOf(init.season)
-	for i := range init.season {
-		init.season[i] -= shift
-	}
-	return init
-}
-
-// median returns the median of values, reordering them.
-func median(values []float64) float64 {
-	slices.Sort(values)
-	n := len(values)
-	if n%2 == 1 {
-		return values[n/2]
-	}
-	return (values[n/2-1] + values[n/2]) / 2
-}
-
-// run smooths y from init with the parameters p and a season of m steps (0:
-// none), and returns the sum of absolute errors of the forecasts it makes h
-// steps ahead along the way (h ≥ 1), counted from y[from]. Without a season,
-// the season is a single 0 that γ = 0 leaves alone, so one loop serves both.
-func (st *hwState) run(y []float64, m int, p HoltWintersParams, h, from int, init *hwInit) float64 {
-	first, period := 1, max(m, 1)
-	level, trend := init.level, init.trend
-	st.season = append(st.season[:0], init.season...)
-	season := st.season
-	gamma := p.Gamma
-	if m > 0 {
-		first = m
-	} else {
-		gamma = 0
-	}
-	// ahead[k] is the forecast of y[t] made h steps before, k = t mod h.
-	st.ahead = slices.Grow(st.ahead[:0], h)[:h]
-	ahead := st.ahead
-	dampH, power := 0.0, 1.0 // φ + φ² + … + φʰ
-	for range h {
-		power *= p.Phi
-		dampH += power
-	}
-	alpha, beta, phi := p.Alpha, p.Beta, p.Phi
-	loss := 0.0
-	lossFrom := max(first+h, from)
-	j := 0           // index in season of y[t]
-	jh := h % period // index in season of y[t+h]
-	k := first % h   // index in ahead of y[t]
-	for t := first; t < len(y); t++ {
-		s := season[j]
-		damped := phi * trend
-		// Written so that the chain from one level to the next is short:
-		// y[t]−s does not wait for it.
-		pred := level + damped
-		e := (y[t] - s) - pred
-		if t >= lossFrom {
-			loss += math.Abs(y[t] - ahead[k])
-		}
-		level = pred + alpha*e
-		trend = damped + beta*e
-		season[j] = s + gamma*e
-		if j++; j == period {
-			j = 0
-		}
-		// The forecast of y[t+h], from the state at t.
-		ahead[k] = level + dampH*trend + season[jh]
-		if jh++; jh == period {
-			jh = 0
-		}
-		if k++; k == h {
-			k = 0
-		}
-	}
-	st.level, st.trend, st.next = level, trend, j
-	if math.IsNaN(loss) {
-		return math.Inf(1)
-	}
-	return loss
-}
-
-// forecast fills out with the forecast at the last point of the run (out[0])
-// and the steps after it, floored at 0.
-func (st *hwState) forecast(out []float64, m int, phi float64) {
-	damping := 0.0 // φ + φ² + … + φⁱ
-	power := 1.0
-	for i := range out {
-		if i > 0 {
-			power *= phi
-			damping += power
-		}
-		y := st.level + damping*st.trend
-		if m > 0 {
-			// The season of the last point is at next-1; of step i, at next-1+i.
-			y += st.season[((st.next-1+i)%m+m)%m]
-		}
-		if math.IsNaN(y) || math.IsInf(y, 0) {
-			y = 0
-		}
-		out[i] = math.Max(y, 0)
-	}
-}
-
-func meanOf(values []float64) float64 {
-	sum := 0.0
-	for _, v := range values {
-		sum += v
-	}
-	return sum / float64(len(values))
 }

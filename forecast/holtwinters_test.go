@@ -248,3 +248,114 @@ func TestHoltWintersDropsNoiseSeason(t *testing.T) {
 		}
 	}
 }
+
+// movingWindow is a history as a source that reads its newest points again
+// gives it, tick after tick: a window of two days at five-minute steps over
+// data (a daily cycle of 500 ± 150 with a slow rise and a pseudo-noise of
+// ±10) that moves on by 0, 1 or 2 points a tick, 432 ticks (36 hours) in
+// all, and whose newest settle points change at each tick before they
+// settle. Each history says where it first differs from the one before.
+type movingWindow struct {
+	data           []float64
+	window, settle int
+	start          time.Time
+	step           time.Duration
+}
+
+func newMovingWindow() *movingWindow {
+	w := &movingWindow{window: 2 * 288, settle: 3, start: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), step: 5 * time.Minute}
+	w.data = make([]float64, w.window+432)
+	for i := range w.data {
+		x := float64(i)
+		w.data[i] = 500 + 0.05*x + 150*math.Sin(2*math.Pi*x/288) + 10*math.Sin(x*0.37)
+	}
+	return w
+}
+
+// tick calls f with each history, the index in data of its last point and
+// the points new since the history before.
+func (w *movingWindow) tick(f func(k, end, newPoints int, history Series)) {
+	var previous Series
+	end := w.window - 1
+	for k := range 432 {
+		end += k % 3
+		v := slices.Clone(w.data[end-w.window+1 : end+1])
+		for i := len(v) - w.settle; i < len(v); i++ {
+			v[i] += float64((k*7+i)%5) - 2
+		}
+		history := Series{Start: w.start.Add(time.Duration(end-w.window+1) * w.step), Step: w.step, Values: v}
+		newPoints := len(v)
+		if len(previous.Values) > 0 {
+			history.Unchanged = firstChange(previous, history)
+			newPoints = int(history.End().Sub(previous.End()) / w.step)
+		}
+		f(k, end, newPoints, history)
+		previous = history
+	}
+}
+
+// settled returns data from point from up to the newest settled point of
+// history (ending at end), then history's newest, unsettled ones: the
+// history since from as a model that carries its state has seen it.
+func (w *movingWindow) settled(from, end int, history Series) []float64 {
+	return append(slices.Clone(w.data[from:end+1-w.settle]), history.Values[w.window-w.settle:]...)
+}
+
+// TestHoltWintersCarriesState ticks a Holt-Winters (refits every 2 hours,
+// Settle = 15m: the 3 newest points) over a movingWindow. Each forecast
+// must equal, bit for bit, a full recomputation: newHWInit of the window at
+// the last fit, and run over everything from that window's start to now,
+// the settled values then the newest as they are now. Between fits a tick
+// must smooth only its new points and the 3 unsettled ones.
+func TestHoltWintersCarriesState(t *testing.T) {
+	w := newMovingWindow()
+	hw := NewHoltWinters(ModelOptions{RefitInterval: 2 * time.Hour, EvalHorizon: 30 * time.Minute, Settle: time.Duration(w.settle) * w.step})
+	var (
+		anchor      []float64 // the window at the last fit
+		anchorStart int       // its first point
+		fits        int
+		fittedAt    time.Time
+	)
+	w.tick(func(k, end, newPoints int, history Series) {
+		got, err := hw.Predict(history, 12)
+		if err != nil {
+			t.Fatal(err)
+		}
+		params, season, _ := hw.Params()
+		if season != 288 {
+			t.Fatalf("tick %d: season %d steps, want the daily 288", k, season)
+		}
+		if hw.fittedAt != fittedAt {
+			fits++
+			fittedAt, anchor, anchorStart = hw.fittedAt, history.Values, end-w.window+1
+		} else if hw.smoothed > newPoints+w.settle {
+			t.Fatalf("tick %d smoothed %d points, want at most %d new + %d unsettled", k, hw.smoothed, newPoints, w.settle)
+		}
+		var st hwState
+		st.run(w.settled(anchorStart, end, history), season, params, 1, 0, newHWInit(anchor, season))
+		want := make([]float64, 12)
+		st.forecast(want, season, params.Phi)
+		if !slices.Equal(got, want) {
+			t.Fatalf("tick %d (point %d, fits %d): carried %v, recomputed %v", k, end, fits, got[:3], want[:3])
+		}
+	})
+	// The first fit at point 575 (47:55), then one at each 2-hour
+	// boundary crossed by 432 ticks of (0+1+2)/3 = 1 point: 48:00, 50:00,
+	// …, 82:00 before 83:55, 18 of them; 19 in all.
+	if fits != 19 {
+		t.Errorf("%d fits, want 19", fits)
+	}
+}
+
+// firstChange returns the time of the first value of b that a does not
+// hold, the same way: b's Unchanged after a.
+func firstChange(a, b Series) time.Time {
+	for i, v := range b.Values {
+		at := b.Time(i)
+		j := int(at.Sub(a.Start) / a.Step)
+		if at.Before(a.Start) || j >= len(a.Values) || a.Values[j] != v {
+			return at
+		}
+	}
+	return b.End().Add(b.Step)
+}

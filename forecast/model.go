@@ -3,7 +3,6 @@ package forecast
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -51,6 +50,12 @@ type ModelOptions struct {
 	EvalHorizon time.Duration
 	// Fits, when set, bounds the fits running at once across workloads.
 	Fits *FitLimiter
+	// Settle is how far back from its end a history may still change at
+	// the next prediction (a source that reads its newest points again):
+	// the points newer than End − Settle. A model that carries its state
+	// between predictions keeps it at End − Settle, and smooths the points
+	// after it again each time.
+	Settle time.Duration
 }
 
 // NewModel returns a new model called name. Models that learn keep what they
@@ -60,7 +65,7 @@ func NewModel(name string, opts ModelOptions) (Model, error) {
 	case ModelAuto:
 		return NewAuto(opts), nil
 	case ModelBaseline:
-		return Baseline{}, nil
+		return NewBaseline(opts), nil
 	case ModelHoltWinters:
 		return NewHoltWinters(opts), nil
 	case ModelSeasonalNaive:
@@ -86,6 +91,23 @@ func ActiveName(m Model) string {
 	return m.Name()
 }
 
+// validModel is a model whose forecast of a history validHistory accepted
+// cannot fail: auto checks a history once for all its candidates and all
+// the origins of its evaluation, rather than each of them again.
+type validModel interface {
+	Model
+	predictValid(history Series, n int) []float64
+}
+
+// predictValid returns m's forecast of history, which validHistory
+// accepted.
+func predictValid(m Model, history Series, n int) ([]float64, error) {
+	if v, ok := m.(validModel); ok {
+		return v.predictValid(history, n), nil
+	}
+	return m.Predict(history, n)
+}
+
 // validHistory checks what every model needs of its input.
 func validHistory(history Series) error {
 	if len(history.Values) == 0 {
@@ -94,8 +116,27 @@ func validHistory(history Series) error {
 	if history.Step <= 0 {
 		return errors.New("history step must be positive")
 	}
-	if slices.ContainsFunc(history.Values, notFinite) {
+	if !allFinite(history.Values) {
 		return ErrNonFinite
 	}
 	return nil
+}
+
+// allFinite reports whether values holds no NaN and no ±Inf: v − v is 0
+// for a finite v and NaN otherwise, and the sum of those is NaN as soon as
+// one is. Four sums, checked once at the end, let the loop run at the
+// speed of memory; a check per value would cost most of a carried tick.
+func allFinite(values []float64) bool {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(values); i += 4 {
+		s0 += values[i] - values[i]
+		s1 += values[i+1] - values[i+1]
+		s2 += values[i+2] - values[i+2]
+		s3 += values[i+3] - values[i+3]
+	}
+	for ; i < len(values); i++ {
+		s0 += values[i] - values[i]
+	}
+	return s0+s1+s2+s3 == 0
 }

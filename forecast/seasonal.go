@@ -23,10 +23,15 @@ func (SeasonalNaive) Name() string { return ModelSeasonalNaive }
 // Predict returns n values for history.End() + i·Step: value i is the
 // history value k seasons before it, with k the fewest whole seasons that
 // reach back into the history (k = ceil(i/m) for a season of m steps).
-func (SeasonalNaive) Predict(history Series, n int) ([]float64, error) {
+func (s SeasonalNaive) Predict(history Series, n int) ([]float64, error) {
 	if err := validHistory(history); err != nil {
 		return nil, err
 	}
+	return s.predictValid(history, n), nil
+}
+
+// predictValid is Predict of a history validHistory accepts.
+func (SeasonalNaive) predictValid(history Series, n int) []float64 {
 	last := len(history.Values) - 1
 	m := seasonFor(len(history.Values), history.Step, 1)
 	out := make([]float64, n)
@@ -38,7 +43,7 @@ func (SeasonalNaive) Predict(history Series, n int) ([]float64, error) {
 		k := (i + m - 1) / m
 		out[i] = math.Max(history.Values[last+i-k*m], 0)
 	}
-	return out, nil
+	return out
 }
 
 // seasonFor returns the longest season, in steps, of which the history of

@@ -20,6 +20,12 @@ type Series struct {
 	Start  time.Time
 	Step   time.Duration
 	Values []float64
+	// Unchanged, when not zero, says that every value before this time is
+	// the one the previous Series of the same history, given to the same
+	// model, held at that time: the history moved on, or changed only from
+	// Unchanged on. A model that carries its state between predictions
+	// keeps what it computed from those values. Zero: any value may differ.
+	Unchanged time.Time
 }
 
 // Time returns the time of Values[i].
@@ -49,41 +55,72 @@ type Repairs struct {
 // and missing steps inside are linearly interpolated. It returns ErrNoData when
 // s holds no value at all.
 func (s Series) Fill() (Series, Repairs, error) {
-	first, last := -1, -1
-	for i, v := range s.Values {
-		if !math.IsNaN(v) {
-			if first < 0 {
-				first = i
-			}
-			last = i
-		}
+	return s.Refill(Series{}, 0, nil)
+}
+
+// Refill is Fill for a series whose values before index from are the ones
+// the series prev was filled from held at the same times (a window that
+// moved on, or changed only from from on): it takes the filled values
+// before from from prev and fills only the rest, so that it costs
+// O(len(s) − from) besides a copy. The result is in dst when dst has room
+// (prev's array may be dst); Repairs.Interpolated counts only the points
+// filled anew. from ≤ 0, or a prev that does not hold those times, fills
+// everything.
+func (s Series) Refill(prev Series, from int, dst []float64) (Series, Repairs, error) {
+	first, last := 0, len(s.Values)-1
+	for first <= last && math.IsNaN(s.Values[first]) {
+		first++
 	}
-	if first < 0 {
+	for last >= first && math.IsNaN(s.Values[last]) {
+		last--
+	}
+	if first > last {
 		return Series{}, Repairs{}, ErrNoData
 	}
-	out := Series{
-		Start:  s.Time(first),
-		Step:   s.Step,
-		Values: make([]float64, last-first+1),
+	// The missing points just before from lean on its value: fill them too.
+	from = min(from, last+1)
+	for from > first && math.IsNaN(s.Values[from-1]) {
+		from--
 	}
-	copy(out.Values, s.Values[first:last+1])
+	n := last - first + 1
+	if cap(dst) < n {
+		dst = make([]float64, n)
+	}
+	out := Series{Start: s.Time(first), Step: s.Step, Values: dst[:n], Unchanged: s.Unchanged}
+	reused := 0 // out.Values[:reused] come from prev
+	if k := int(out.Start.Sub(prev.Start) / s.Step); from > first && prev.Step == s.Step && !out.Start.Before(prev.Start) &&
+		k+from-first <= len(prev.Values) {
+		reused = copy(out.Values, prev.Values[k:k+from-first])
+	}
+	copy(out.Values[reused:], s.Values[first+reused:last+1])
 	r := Repairs{Leading: first, Trailing: len(s.Values) - 1 - last}
-	prev := 0 // index in out of the last value seen
-	for i := 1; i < len(out.Values); i++ {
+	prevAt := max(reused-1, 0) // index in out of the last value seen
+	for i := prevAt + 1; i < n; i++ {
 		if math.IsNaN(out.Values[i]) {
 			continue
 		}
-		if gap := i - prev - 1; gap > 0 {
-			// A straight line from out.Values[prev] to out.Values[i].
-			slope := (out.Values[i] - out.Values[prev]) / float64(i-prev)
-			for j := prev + 1; j < i; j++ {
-				out.Values[j] = out.Values[prev] + slope*float64(j-prev)
+		if gap := i - prevAt - 1; gap > 0 {
+			// A straight line from out.Values[prevAt] to out.Values[i].
+			slope := (out.Values[i] - out.Values[prevAt]) / float64(i-prevAt)
+			for j := prevAt + 1; j < i; j++ {
+				out.Values[j] = out.Values[prevAt] + slope*float64(j-prevAt)
 			}
 			r.Interpolated += gap
 		}
-		prev = i
+		prevAt = i
 	}
 	return out, r, nil
+}
+
+// prefix returns the history up to and including its point i, as a model
+// sees it after the prefix up to point previous (none when negative): the
+// values before previous+1 are unchanged.
+func (s Series) prefix(i, previous int) Series {
+	p := Series{Start: s.Start, Step: s.Step, Values: s.Values[:i+1]}
+	if previous >= 0 {
+		p.Unchanged = s.Time(previous + 1)
+	}
+	return p
 }
 
 // notFinite reports whether v is NaN or ±Inf.

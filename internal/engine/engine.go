@@ -83,6 +83,8 @@ func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error
 		RefitPhase:    refitPhase(cfg, deps.RefitOrigin),
 		EvalHorizon:   time.Duration(cfg.Capacity.LeadTime),
 		Fits:          deps.Fits,
+		// The next tick reads again from rereadSteps before the newest point, that one included.
+		Settle: (rereadSteps(time.Duration(cfg.Step)) + 1) * time.Duration(cfg.Step),
 	}
 	m, err := forecast.NewModel(cfg.Model, opts)
 	if err != nil {
@@ -167,6 +169,7 @@ func (e *Engine) tick(ctx context.Context) error {
 	// The model forecasts from the newest point; skip the steps between it and now.
 	ahead := int(now.Sub(history.End()) / step)
 	values, err := e.predict(history, ahead+e.cfg.Steps())
+	e.history.seen = true
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,13 @@ type history struct {
 	raw forecast.Series // NaN where nothing was observed
 	// readAt is the end of the last full read.
 	readAt time.Time
+	// unchanged is the time before which every value is as the model last
+	// saw it (zero: any may differ), and seen whether the model has seen
+	// the history since the last merge.
+	unchanged time.Time
+	seen      bool
+	// filled is the last history filled, whose array the next fill reuses.
+	filled forecast.Series
 }
 
 // observation is the newest load observed, and when.
@@ -47,9 +54,7 @@ func (e *Engine) collect(ctx context.Context, now time.Time, step time.Duration)
 	full := e.alwaysFull || len(h.raw.Values) == 0 || h.raw.Step != step || start.Before(h.raw.Start) ||
 		forecast.RefitDue(h.readAt, end, e.modelOpts)
 	from := start
-	// Whole steps back from the newest point, so that from stays on the grid.
-	back := max((rereadSpan+step-1)/step, 2)
-	if reread := h.raw.End().Add(-back * step); !full && reread.After(start) {
+	if reread := h.raw.End().Add(-rereadSteps(step) * step); !full && reread.After(start) {
 		from = reread
 	}
 	began := time.Now()
@@ -71,11 +76,26 @@ func (e *Engine) collect(ctx context.Context, now time.Time, step time.Duration)
 	if err != nil {
 		return forecast.Series{}, observation{}, fmt.Errorf("collect: %w", err)
 	}
-	h.merge(raw, from, start, end, step)
+	merged := h.merge(raw, from, start, end, step)
+	changed := merged
+	if !h.seen {
+		// The model missed the last history (a tick failed before it, or
+		// this is the first): what changed then counts too. The zero time
+		// is the earliest.
+		changed = earliest(changed, h.unchanged)
+	}
+	h.unchanged, h.seen = changed, false
 	if full {
 		h.readAt = end
 	}
-	filled, repairs, err := h.raw.Fill()
+	// Only the points from the first one the merge changed are filled
+	// again; all at a full read, whose gaps the log counts.
+	refill := 0
+	if !full && !merged.IsZero() {
+		refill = int(merged.Sub(h.raw.Start) / step)
+	}
+	filled, repairs, err := h.raw.Refill(h.filled, refill, h.filled.Values[:0])
+	h.filled = filled
 	if err != nil {
 		e.countError(read.ComponentSource, read.ReasonNoData)
 		return forecast.Series{}, observation{}, fmt.Errorf("collect: %w", err)
@@ -88,10 +108,18 @@ func (e *Engine) collect(ctx context.Context, now time.Time, step time.Duration)
 		e.countError(read.ComponentSource, ReasonStaleData)
 		return forecast.Series{}, observation{}, fmt.Errorf("collect: %w: newest point is %s old, stale after %s", errStaleData, age, e.deps.StaleAfter)
 	}
+	filled.Unchanged = h.unchanged
 	if math.IsNaN(observed) || math.IsInf(observed, 0) {
 		return filled, observation{filled.Values[len(filled.Values)-1], filled.End()}, nil
 	}
 	return filled, observation{observed, now}, nil
+}
+
+// rereadSteps returns how many steps back from its newest point a tick
+// reads the history again: rereadSpan in whole steps (so that the read
+// stays on the grid), at least two.
+func rereadSteps(step time.Duration) time.Duration {
+	return max((rereadSpan+step-1)/step, 2)
 }
 
 // alignDown returns the newest time of the grid origin + k·step at or
@@ -113,28 +141,62 @@ func alignDown(now, origin time.Time, step time.Duration) time.Time {
 // Both lie on the grid of start, and start is not before the history's: the
 // points kept move to the front of the same array, so a workload holds one
 // window of history and a tick allocates none.
-func (h *history) merge(raw forecast.Series, from, start, end time.Time, step time.Duration) {
+//
+// It returns the time before which the history, once filled, is what it was
+// before the merge: the first point that changed or is new, moved back over
+// the missing points before it (their interpolation leans on it); zero when
+// the history could not be kept (a new step, a window that moved back).
+func (h *history) merge(raw forecast.Series, from, start, end time.Time, step time.Duration) time.Time {
 	n := int(end.Sub(start)/step) + 1
 	keep := int(from.Sub(start) / step) // points before from
 	var values []float64
-	valid := 0 // values[:valid] are the points kept, at start + i·step
+	valid := -1 // values[:valid] are the points kept, at start + i·step
 	if old := h.raw; old.Step == step && len(old.Values) > 0 && !start.Before(old.Start) {
+		valid = 0
 		if shift := int(start.Sub(old.Start) / step); shift < len(old.Values) {
 			valid = copy(old.Values, old.Values[shift:])
 		}
 		values = old.Values[:valid]
 	}
 	values = slices.Grow(values, n-len(values))[:n]
-	for i := min(valid, keep); i < n; i++ {
-		values[i] = math.NaN()
-	}
+	changed := n // the first point that changed or is new
+	var first int
 	if len(raw.Values) > 0 {
-		first := int(raw.Start.Sub(start) / step)
-		for i, v := range raw.Values {
-			if k := first + i; k >= keep && k < n {
-				values[k] = v
-			}
+		first = int(raw.Start.Sub(start) / step)
+	}
+	for k := max(min(valid, keep), 0); k < n; k++ {
+		v := math.NaN()
+		if i := k - first; k >= keep && i >= 0 && i < len(raw.Values) {
+			v = raw.Values[i]
 		}
+		if k >= valid || !sameValue(values[k], v) {
+			changed = min(changed, k)
+		}
+		values[k] = v
 	}
 	h.raw = forecast.Series{Start: start, Step: step, Values: values}
+	if valid < 0 {
+		return time.Time{}
+	}
+	for changed > 0 && math.IsNaN(values[changed-1]) {
+		changed--
+	}
+	if changed == 0 {
+		return time.Time{}
+	}
+	return h.raw.Time(changed)
+}
+
+// sameValue reports whether a and b are the same value, NaN (missing)
+// being the same as NaN.
+func sameValue(a, b float64) bool {
+	return a == b || math.IsNaN(a) && math.IsNaN(b)
+}
+
+// earliest returns the earlier of a and b.
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

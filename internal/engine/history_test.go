@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"math"
 	"slices"
 	"sync"
@@ -216,5 +217,111 @@ func TestAlignDown(t *testing.T) {
 		if got := alignDown(tc.now, tc.origin, tc.step); !got.Equal(tc.want) {
 			t.Errorf("alignDown(%v, %v, %v) = %v, want %v", tc.now, tc.origin, tc.step, got, tc.want)
 		}
+	}
+}
+
+// TestMergeUnchanged: merge says from when on the history a model sees may
+// differ from the one it saw. The history held is 10:00..10:05 at 1m,
+// values 0..5 with 10:03 missing (NaN: N below); each case merges the
+// window start..end with the points read from "from" on.
+func TestMergeUnchanged(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	n := math.NaN()
+	for _, tc := range []struct {
+		name            string
+		step            time.Duration
+		start, from, to int // minutes after 10:00
+		read            []float64
+		want            time.Time
+	}{
+		// 10:04 and 10:05 read again as they were, 10:06 new: unchanged
+		// before 10:06.
+		{"a new point", time.Minute, 0, 4, 6, []float64{4, 5, 6}, at(6)},
+		// Nothing new and nothing changed: unchanged before 10:06, past the end.
+		{"the same points", time.Minute, 0, 4, 5, []float64{4, 5}, at(6)},
+		// 10:05 read as 7: it changed.
+		{"a late sample", time.Minute, 0, 4, 6, []float64{4, 7, 6}, at(5)},
+		// 10:04 read as 9: it changed, and the missing 10:03 before it is
+		// interpolated towards it: unchanged before 10:03.
+		{"a change after a gap", time.Minute, 0, 4, 6, []float64{9, 5, 6}, at(3)},
+		// The window moves on by 2 (start 10:02) and 10:03 arrives late:
+		// unchanged before 10:03.
+		{"a gap filled", time.Minute, 2, 3, 7, []float64{3, 4, 5, 6, 7}, at(3)},
+		// The first point kept changes: nothing is known unchanged.
+		{"from the start", time.Minute, 0, 0, 5, []float64{9, 1, 2, n, 4, 5}, time.Time{}},
+		// A new step: a new history.
+		{"a new step", 30 * time.Second, 0, 0, 10, []float64{0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5}, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &history{raw: forecast.Series{Start: t0, Step: time.Minute, Values: []float64{0, 1, 2, n, 4, 5}}}
+			from := t0.Add(time.Duration(tc.from) * time.Minute)
+			start, end := at(tc.start), at(tc.to)
+			got := h.merge(forecast.Series{Start: from, Step: tc.step, Values: tc.read}, from, start, end, tc.step)
+			if !got.Equal(tc.want) {
+				t.Errorf("unchanged before %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// seenModel records the Unchanged of the first history it is given after
+// armed is set: the engine's own, not the replays of the tracker's seeding
+// that follow it.
+type seenModel struct {
+	unchanged time.Time
+	armed     bool
+}
+
+func (*seenModel) Name() string { return "seen" }
+
+func (m *seenModel) Predict(history forecast.Series, n int) ([]float64, error) {
+	if m.armed {
+		m.unchanged, m.armed = history.Unchanged, false
+	}
+	return make([]float64, n), nil
+}
+
+// TestUnchangedAcrossAFailedTick: a tick that fails before its forecast
+// (stale data) leaves the model unaware of what it read, so the next
+// history the model sees says so. Ticks at 10:05:30 (points to 10:05),
+// 10:09:30 (10:04 corrected from 104 to 99, nothing newer: 4 minutes old,
+// stale after 2) and 10:10:30 (10:06..10:10 arrive): the model must see
+// the third history unchanged only before 10:04, not before 10:06.
+func TestUnchangedAcrossAFailedTick(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	now := t0.Add(5*time.Minute + 30*time.Second)
+	newest, corrected := t0.Add(5*time.Minute), false
+	src := &fakeSource{load: func(at time.Time) float64 {
+		if at.After(newest) {
+			return math.NaN()
+		}
+		if corrected && at.Equal(t0.Add(4*time.Minute)) {
+			return 99
+		}
+		return 100 + float64(at.Sub(t0)/time.Minute)
+	}}
+	cfg := testWorkload()
+	cfg.Window = model.Duration(30 * time.Minute)
+	e, _, _ := testEngine(t, cfg, src, now)
+	e.deps.Now = func() time.Time { return now }
+	seen := &seenModel{armed: true}
+	e.model = seen
+	if err := e.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !seen.unchanged.IsZero() {
+		t.Errorf("the first history is unchanged before %v, want zero (nothing seen)", seen.unchanged)
+	}
+	now, corrected = t0.Add(9*time.Minute+30*time.Second), true
+	if err := e.Tick(context.Background()); !errors.Is(err, errStaleData) {
+		t.Fatalf("second tick: %v, want stale data", err)
+	}
+	now, newest, seen.armed = t0.Add(10*time.Minute+30*time.Second), t0.Add(10*time.Minute), true
+	if err := e.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if want := t0.Add(4 * time.Minute); !seen.unchanged.Equal(want) {
+		t.Errorf("the third history is unchanged before %v, want %v", seen.unchanged, want)
 	}
 }
