@@ -198,6 +198,18 @@ func (p Policy) startFrom(prev int, need float64, observed bool) int {
 	}
 }
 
+// Reactive returns the replicas a reactive autoscaler on the same load
+// would ask for: observed × Headroom / TargetPerPod, rounded and bounded to
+// [MinReplicas, MaxReplicas], the reactive floor's count; MinReplicas when
+// no load was observed (NaN, negative or ±Inf).
+func (p Policy) Reactive(observed float64) int {
+	need, ok := p.need(observed)
+	if !ok {
+		return p.MinReplicas
+	}
+	return p.bound(need)
+}
+
 // need returns observed × Headroom / TargetPerPod, and whether a load was
 // observed at all.
 func (p Policy) need(observed float64) (float64, bool) {

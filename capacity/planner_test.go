@@ -305,3 +305,33 @@ func BenchmarkPlan(b *testing.B) {
 		}
 	}
 }
+
+// TestReactive: the count a reactive autoscaler asks for, what shadow mode
+// serves. Policy: target 100 per pod, headroom 1.2, replicas 2..50.
+func TestReactive(t *testing.T) {
+	p := DefaultPolicy()
+	p.TargetPerPod = 100
+	for _, tc := range []struct {
+		name     string
+		observed float64
+		rounding Rounding
+		want     int
+	}{
+		{"450 × 1.2 / 100 = 5.4, up", 450, RoundingCeil, 6},
+		{"450 × 1.2 / 100 = 5.4, down", 450, RoundingFloor, 5},
+		{"1000 × 1.2 / 100 = 12 exactly, not 13", 1000, RoundingCeil, 12},
+		{"10 × 1.2 / 100 = 0.12: min_replicas 2", 10, RoundingCeil, 2},
+		{"9000 × 1.2 / 100 = 108: max_replicas 50", 9000, RoundingCeil, 50},
+		{"nothing observed: min_replicas", math.NaN(), RoundingCeil, 2},
+		{"a negative load: min_replicas", -5, RoundingCeil, 2},
+		{"+Inf: min_replicas", math.Inf(1), RoundingCeil, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := p
+			q.Rounding = tc.rounding
+			if got := q.Reactive(tc.observed); got != tc.want {
+				t.Errorf("Reactive(%v) = %d, want %d", tc.observed, got, tc.want)
+			}
+		})
+	}
+}

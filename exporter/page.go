@@ -144,6 +144,7 @@ func (p *page) view() pageView {
 			w.ReplicasNow = strconv.Itoa(s.DesiredReplicas[0])
 			w.Decision = decision(s)
 		}
+
 		if !s.ObservedAt.IsZero() {
 			w.ObservedAt = s.ObservedAt.UTC().Format("15:04:05 UTC")
 		}
@@ -158,8 +159,18 @@ func (p *page) view() pageView {
 	return v
 }
 
-// decision says in words what set a snapshot's desired replicas.
+// decision says in words what set a snapshot's desired replicas: in shadow
+// mode the reactive count, beside what set the plan.
 func decision(s forecast.Snapshot) string {
+	by := planDecision(s)
+	if len(s.PlannedReplicas) > 0 {
+		return fmt.Sprintf("shadow mode: the reactive count; the plan asks for %d, %s", s.PlannedReplicas[0], by)
+	}
+	return by
+}
+
+// planDecision says in words what set the plan's first count.
+func planDecision(s forecast.Snapshot) string {
 	basis := "forecast"
 	if s.PlanBasis == string(capacity.BasisUpper) {
 		basis = "upper bound"

@@ -370,9 +370,14 @@ func TestDecision(t *testing.T) {
 		{"min_replicas", "forecast", 1.2, 2, 2, "at min_replicas; reactive floor 2"},
 		{"max_replicas", "forecast", 1.2, 50, 50, "at max_replicas; reactive floor 50"},
 		{"", "", 0, 0, 0, ""}, // a snapshot from before the floor
+		// Shadow mode: planned holds the plan, 8 here.
+		{"forecast", "forecast", 1.2, 5, 8, "shadow mode: the reactive count; the plan asks for 8, set by the forecast × 1.2; reactive floor 5"},
 	}
 	for _, tc := range tests {
 		s := forecast.Snapshot{DecidedBy: tc.decidedBy, PlanBasis: tc.basis, PlanHeadroom: tc.headroom, ReactiveFloor: tc.floor, ForecastReplicas: tc.forecast}
+		if strings.HasPrefix(tc.want, "shadow") {
+			s.PlannedReplicas = []int{8, 9}
+		}
 		if got := decision(s); got != tc.want {
 			t.Errorf("decision(%s on %s) = %q, want %q", tc.decidedBy, tc.basis, got, tc.want)
 		}

@@ -31,6 +31,7 @@ const (
 	MetricObserved
 	MetricGenerated
 	MetricAge
+	MetricPlanned
 )
 
 // Metric describes one kedastral_forecast_* metric.
@@ -64,6 +65,7 @@ func Metrics() []Metric {
 		MetricObserved:      {"kedastral_forecast_observed_value", "Newest load observed when the forecast was made.", byWorkload, true},
 		MetricGenerated:     {"kedastral_forecast_generated_timestamp_seconds", "Unix time at which the forecast was made.", byWorkload, true},
 		MetricAge:           {"kedastral_forecast_age_seconds", "Age of the forecast.", byWorkload, false},
+		MetricPlanned:       {"kedastral_forecast_planned_replicas", "In shadow mode, the replicas the predictive plan asks for at now + horizon, while the desired replicas are the reactive count; absent in active mode, where the plan is what is served.", byHorizon, true},
 	}
 }
 
@@ -106,6 +108,14 @@ func EachSeries(s forecast.Snapshot, now time.Time, h Horizons, fn func(id Metri
 	for j, i := range idx {
 		if i < len(s.DesiredReplicas) {
 			fn(MetricReplicas, float64(replicas[j]), s.Workload, horizons[j])
+		}
+	}
+	if len(s.PlannedReplicas) > 0 {
+		planned := segmentMax(s.PlannedReplicas, idx)
+		for j, i := range idx {
+			if i < len(s.PlannedReplicas) {
+				fn(MetricPlanned, float64(planned[j]), s.Workload, horizons[j])
+			}
 		}
 	}
 	if len(s.DesiredReplicas) > 0 {

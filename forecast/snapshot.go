@@ -39,7 +39,16 @@ type Snapshot struct {
 	Accuracy []HorizonAccuracy `json:"accuracy,omitempty"`
 	// DesiredReplicas[i] is the replica count to ask for at
 	// GeneratedAt + i·StepSeconds; DesiredReplicas[0] is what to run now.
+	// It is what the scaler serves: the plan, or in shadow mode the
+	// reactive count at every step.
 	DesiredReplicas []int `json:"desiredReplicas"`
+	// Mode is the workload's mode: active, or shadow, where
+	// DesiredReplicas is the reactive count and the plan is in
+	// PlannedReplicas.
+	Mode string `json:"mode,omitempty"`
+	// PlannedReplicas is, in shadow mode, the plan DesiredReplicas would
+	// hold in active mode; absent in active mode.
+	PlannedReplicas []int `json:"plannedReplicas,omitempty"`
 	// ForecastReplicas is DesiredReplicas[0] without the reactive floor:
 	// the forecast's own plan, which the next plan's rate limits start from.
 	ForecastReplicas int `json:"forecastReplicas"`
@@ -47,7 +56,8 @@ type Snapshot struct {
 	// capacity.Policy.ReactiveFloor), below which DesiredReplicas[0] does not
 	// go; 0 when the floor is off.
 	ReactiveFloor int `json:"reactiveFloorReplicas"`
-	// DecidedBy says what set DesiredReplicas[0]: forecast, reactive_floor,
+	// DecidedBy says what set the plan's first count (DesiredReplicas[0],
+	// or in shadow mode PlannedReplicas[0]): forecast, reactive_floor,
 	// up_limit, down_limit, min_replicas or max_replicas (capacity.Decision).
 	DecidedBy string `json:"decidedBy,omitempty"`
 	// PlanBasis and PlanHeadroom are what the forecast part of the plan was

@@ -127,7 +127,8 @@ func TestReloadNeedsLifecycle(t *testing.T) {
 
 // TestReload changes the configuration file under a running forecaster: a
 // good file is applied on POST /-/reload and on SIGHUP; a bad one is refused
-// and the old configuration keeps running.
+// and the old configuration keeps running. The first reload also switches
+// workload a from shadow to active mode.
 func TestReload(t *testing.T) {
 	prom := prometheustest.Start(t, prometheustest.Options{})
 	config := filepath.Join(t.TempDir(), "kedastral.yml")
@@ -140,9 +141,12 @@ func TestReload(t *testing.T) {
 	workload := func(name string, load int) string {
 		return fmt.Sprintf("  - name: %s\n    query: vector(%d)\n    interval: 1s\n    step: 1s\n    window: 10s\n    horizon: 10s\n", name, load)
 	}
-	write("workloads:\n" + workload("a", 100))
+	write("workloads:\n" + workload("a", 100) + "    mode: shadow\n")
 	fc := startForecaster(t, []string{"--config.file=" + config, "--web.enable-lifecycle"}, nil, true)
 	waitFor(t, time.Minute, "a's first forecast", func() bool { _, _, ok := fc.snapshot(t, "a"); return ok })
+	if s, _, _ := fc.snapshot(t, "a"); s.Mode != "shadow" || len(s.PlannedReplicas) != len(s.DesiredReplicas) {
+		t.Errorf("a in mode %q with %d planned counts, want shadow with %d", s.Mode, len(s.PlannedReplicas), len(s.DesiredReplicas))
+	}
 
 	reload := func() (int, string) {
 		t.Helper()
@@ -163,6 +167,10 @@ func TestReload(t *testing.T) {
 	waitFor(t, 30*time.Second, "b's first forecast", func() bool {
 		s, _, ok := fc.snapshot(t, "b")
 		return ok && s.ObservedValue == 200
+	})
+	waitFor(t, 30*time.Second, "a in active mode", func() bool {
+		s, _, ok := fc.snapshot(t, "a")
+		return ok && s.Mode == "active" && s.PlannedReplicas == nil
 	})
 
 	write("workloads:\n" + workload("a", 100) + "  - name: c\n    query: sum(\n")

@@ -126,6 +126,8 @@ func addFlags(app *kingpin.Application) *flags {
 	f.workloadFlag(app, "step", "Time between two points of history and of forecast.").Default(d.Step.String()).SetValue(&w.Step)
 	cli.AddModelFlags(flag, w)
 	cli.AddCapacityFlags(flag, &w.Capacity)
+	f.workloadFlag(app, "mode", "active: the scaler serves the plan; shadow: it serves the reactive count, ceil(observed × headroom / target-per-pod), while the plan is published beside it.").
+		Default(d.Mode).EnumVar(&w.Mode, config.Modes()...)
 
 	f.web = *kingpinflag.AddFlags(app, ":8081")
 	promslogflag.AddFlags(app, &f.log)

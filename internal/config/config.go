@@ -113,7 +113,25 @@ type Workload struct {
 	AccuracyWindow model.Duration `yaml:"accuracy_window,omitempty"`
 	// Capacity turns the forecast into replicas.
 	Capacity capacity.Policy `yaml:"capacity,omitempty"`
+	// Mode is ModeActive, where the scaler serves the plan, or ModeShadow,
+	// where it serves the reactive count while the plan is published
+	// beside it.
+	Mode string `yaml:"mode,omitempty"`
 }
+
+// Modes of a workload.
+const (
+	// ModeActive serves the predictive plan: what KEDA reads is the plan.
+	ModeActive = "active"
+	// ModeShadow forecasts and plans as usual and publishes the plan under
+	// its own names, but what KEDA reads is the reactive count,
+	// ceil(observed × headroom / target_per_pod) within the replica bounds:
+	// the plan runs beside today's autoscaling until it is trusted.
+	ModeShadow = "shadow"
+)
+
+// Modes lists the modes a workload may be in.
+func Modes() []string { return []string{ModeActive, ModeShadow} }
 
 // DefaultWorkload returns the settings of a workload that sets nothing
 // but its name and query.
@@ -125,6 +143,7 @@ func DefaultWorkload() Workload {
 		Horizon:  model.Duration(30 * time.Minute),
 		Model:    forecast.ModelAuto,
 		Capacity: capacity.DefaultPolicy(),
+		Mode:     ModeActive,
 
 		RefitInterval:  model.Duration(time.Hour),
 		LowerQuantile:  0.1,
@@ -172,6 +191,8 @@ func (c Workload) Validate() error {
 		return fmt.Errorf("horizon %s is not a whole number of steps of %s", c.Horizon, c.Step)
 	case c.Steps() > maxPoints:
 		return fmt.Errorf("horizon %s at step %s is %d values, over the limit of %d", c.Horizon, c.Step, c.Steps(), maxPoints)
+	case !slices.Contains(Modes(), c.Mode):
+		return fmt.Errorf("mode %q is not one of %v", c.Mode, Modes())
 	}
 	if err := c.validModel(); err != nil {
 		return err

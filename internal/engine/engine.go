@@ -189,6 +189,7 @@ func (e *Engine) tick(ctx context.Context) error {
 		e.countError(ComponentCapacity, ReasonPlan)
 		return fmt.Errorf("plan replicas: %w", err)
 	}
+	desired, planned := e.served(plan, obs.value)
 	e.deps.Store.Put(forecast.Snapshot{
 		Workload:         e.cfg.Name,
 		Metric:           e.cfg.Metric,
@@ -204,7 +205,9 @@ func (e *Engine) tick(ctx context.Context) error {
 		LowerQuantile:    e.cfg.LowerQuantile,
 		UpperQuantile:    e.cfg.UpperQuantile,
 		Accuracy:         e.tracker.Accuracy(),
-		DesiredReplicas:  plan.Desired,
+		DesiredReplicas:  desired,
+		Mode:             e.cfg.Mode,
+		PlannedReplicas:  planned,
 		ForecastReplicas: plan.Forecast,
 		ReactiveFloor:    plan.Floor,
 		DecidedBy:        string(plan.DecidedBy),
@@ -216,6 +219,22 @@ func (e *Engine) tick(ctx context.Context) error {
 	})
 	e.logger.Debug("Forecast published", "desired_replicas", plan.Desired[0], "decided_by", plan.DecidedBy, "observed", obs.value)
 	return nil
+}
+
+// served returns the counts the scaler is to serve and, in shadow mode, the
+// plan published beside them: in active mode the plan itself; in shadow
+// mode the reactive count of the load observed now, at every step, as a
+// reactive autoscaler would hold it until the load changes.
+func (e *Engine) served(plan capacity.Plan, observed float64) (desired, planned []int) {
+	if e.cfg.Mode != config.ModeShadow {
+		return plan.Desired, nil
+	}
+	reactive := e.cfg.Capacity.Reactive(observed)
+	desired = make([]int, len(plan.Desired))
+	for i := range desired {
+		desired[i] = reactive
+	}
+	return desired, plan.Desired
 }
 
 // previous returns the count the rate limits start from: the forecast's
