@@ -51,6 +51,8 @@ const (
 	// DecidedByMin and DecidedByMax: a replica bound.
 	DecidedByMin Decision = "min_replicas"
 	DecidedByMax Decision = "max_replicas"
+	// DecidedBySchedule: the bounds of a schedule window in force.
+	DecidedBySchedule Decision = "schedule"
 )
 
 // Plan is a replica plan.

@@ -192,6 +192,8 @@ func planDecision(s forecast.Snapshot) string {
 		by = "at min_replicas"
 	case capacity.DecidedByMax:
 		by = "at max_replicas"
+	case capacity.DecidedBySchedule:
+		by = "at the bounds of a schedule window"
 	default:
 		return ""
 	}

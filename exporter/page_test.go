@@ -369,6 +369,7 @@ func TestDecision(t *testing.T) {
 		{"down_limit", "forecast", 1.2, 2, 8, "the forecast × 1.2, held up by down_max_percent; reactive floor 2"},
 		{"min_replicas", "forecast", 1.2, 2, 2, "at min_replicas; reactive floor 2"},
 		{"max_replicas", "forecast", 1.2, 50, 50, "at max_replicas; reactive floor 50"},
+		{"schedule", "forecast", 1.2, 2, 3, "at the bounds of a schedule window; reactive floor 2"},
 		{"", "", 0, 0, 0, ""}, // a snapshot from before the floor
 		// Shadow mode: planned holds the plan, 8 here.
 		{"forecast", "forecast", 1.2, 5, 8, "shadow mode: the reactive count; the plan asks for 8, set by the forecast × 1.2; reactive floor 5"},

@@ -74,12 +74,27 @@ type Snapshot struct {
 	// newest point of the history.
 	ObservedValue float64   `json:"observedValue"`
 	ObservedAt    time.Time `json:"observedAt"`
+	// ActiveSchedules are the schedule windows open at GeneratedAt, whose
+	// bounds the plan (and in shadow mode the reactive count) kept to.
+	ActiveSchedules []ScheduleWindow `json:"activeSchedules,omitempty"`
 	// Recent is the load observed over the last points of the history
 	// (twice the horizon, at least an hour), gaps repaired, on the grid of
 	// the multiples of the step: Recent[i] is the load at the step at or
 	// before ObservedAt, less (len(Recent)−1−i)·StepSeconds. Charts draw it
 	// beside the forecast.
 	Recent []float64 `json:"recent,omitempty"`
+}
+
+// ScheduleWindow is one window of a workload's schedule: from Start until
+// End, the replica bounds are raised to MinReplicas and capped at
+// MaxReplicas (each when set).
+type ScheduleWindow struct {
+	Cron        string    `json:"cron"`
+	Timezone    string    `json:"timezone,omitempty"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	MinReplicas *int      `json:"minReplicas,omitempty"`
+	MaxReplicas *int      `json:"maxReplicas,omitempty"`
 }
 
 // HorizonAccuracy is the online accuracy of the forecasts made one horizon

@@ -19,12 +19,16 @@ import (
 	"syscall"
 	"time"
 
+	// The time zones of schedules, also on images without a zoneinfo.
+	_ "time/tzdata"
+
 	"github.com/alecthomas/kingpin/v2"
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 
+	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/backtest"
 	"github.com/HatiCode/kedastral/internal/cli"
@@ -56,6 +60,7 @@ type flags struct {
 	title              string
 	forecastsOut       string
 	plot               string
+	scheduleFile       string
 	workload           config.Workload
 	log                promslog.Config
 }
@@ -100,6 +105,8 @@ func addFlags(app *kingpin.Application) *flags {
 	app.Flag("title", "Title of the markdown section; the trace's file name by default.").StringVar(&f.title)
 	app.Flag("forecasts-out", "Write timestamp,actual,forecast of every scored point to this CSV file.").PlaceHolder("<file.csv>").StringVar(&f.forecastsOut)
 	app.Flag("plot", "Write an SVG plot of the test part to this file.").PlaceHolder("<file.svg>").StringVar(&f.plot)
+	app.Flag("schedule-file", "YAML list of schedules (as under a workload's schedules: key) whose windows raise or cap the replica bounds of every policy.").
+		PlaceHolder("<file.yaml>").StringVar(&f.scheduleFile)
 	promslogflag.AddFlags(app, &f.log)
 	cli.SetEnvars(app)
 	return f
@@ -162,6 +169,19 @@ func (f *flags) options() (backtest.Options, error) {
 		return backtest.Options{}, errors.New("--trace and --prometheus.url cannot be used together")
 	}
 	f.hpa.ScaleDownStabilization = time.Duration(f.hpaStab)
+	if f.scheduleFile != "" {
+		data, err := os.ReadFile(f.scheduleFile)
+		if err != nil {
+			return backtest.Options{}, fmt.Errorf("--schedule-file: %w", err)
+		}
+		if f.workload.Schedules, err = config.LoadSchedules(data); err != nil {
+			return backtest.Options{}, fmt.Errorf("--schedule-file: %w", err)
+		}
+		c := f.workload.Capacity
+		if _, err := capacity.ParseSchedules(f.workload.Schedules, c.MinReplicas, c.MaxReplicas); err != nil {
+			return backtest.Options{}, fmt.Errorf("--schedule-file: %w", err)
+		}
+	}
 	opts := backtest.Options{
 		Workload:      f.workload,
 		TrainFraction: f.trainFraction,

@@ -212,3 +212,50 @@ func withoutElapsed(t *testing.T, s string) string {
 	}
 	return string(out)
 }
+
+// TestScheduleFile replays the trace with hourly windows, back to back,
+// that raise the minimum to 500 replicas, far above what the load needs
+// (about 20): every policy then asks for 500 at every step, so that each
+// spends 500 replicas × 432 test steps × 5 min = 18,000 replica-hours. A
+// bad schedule file is refused with exit code 2.
+func TestScheduleFile(t *testing.T) {
+	dir := t.TempDir()
+	csvPath, _ := writeTrace(t, dir, time.Date(2026, 3, 6, 0, 0, 0, 0, time.UTC))
+	schedules := filepath.Join(dir, "schedules.yaml")
+	if err := os.WriteFile(schedules, []byte("- cron: \"0 * * * *\"\n  duration: 1h\n  timezone: Europe/Paris\n  min_replicas: 500\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd("--trace="+csvPath, "--window=2d", "--format=json", "--schedule-file="+schedules)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Trace struct {
+			TestPoints int `json:"testPoints"`
+		} `json:"trace"`
+		Policies struct {
+			Predictive, Reactive, Oracle struct {
+				ReplicaHours float64 `json:"replicaHours"`
+			}
+		} `json:"policies"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("%v: %s", err, stdout)
+	}
+	n := res.Trace.TestPoints
+	want := 500 * float64(n) * 5 / 60
+	for name, got := range map[string]float64{"predictive": res.Policies.Predictive.ReplicaHours, "reactive": res.Policies.Reactive.ReplicaHours, "oracle": res.Policies.Oracle.ReplicaHours} {
+		// A sum of 432 steps of 41.67 replica-hours: equal but for rounding.
+		if n != 432 || math.Abs(got-want) > 1e-9*want {
+			t.Errorf("%s: %v replica-hours over %d test points, want 500 × 432 × 5m = 18000", name, got, n)
+		}
+	}
+
+	if err := os.WriteFile(schedules, []byte("- cron: \"0 8 * *\"\n  duration: 1h\n  min_replicas: 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCmd("--trace="+csvPath, "--schedule-file="+schedules)
+	if code != 2 || !strings.Contains(stderr, "--schedule-file: schedule 0") || !strings.Contains(stderr, "expected exactly 5 fields") {
+		t.Errorf("a bad cron: exit %d, %q; want 2 and the schedule's error", code, stderr)
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+	// The time zones of schedules, also on images without a zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"

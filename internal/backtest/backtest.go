@@ -46,6 +46,9 @@ type run struct {
 	ticks   []tick
 	models  map[string]int
 	failed  int
+	// windows are the schedule windows open over the replay: every policy
+	// keeps to their bounds, as the operator's own.
+	windows []capacity.Window
 }
 
 // Run replays history (a regular grid; NaN where nothing was observed)
@@ -117,6 +120,11 @@ func newRun(history forecast.Series, opts Options) (*run, error) {
 	if math.IsInf(total, 0) {
 		return nil, errors.New("the load's values are too large: their sum is past the float64 limit")
 	}
+	schedules, err := capacity.ParseSchedules(r.cfg.Schedules, r.cfg.Capacity.MinReplicas, r.cfg.Capacity.MaxReplicas)
+	if err != nil {
+		return nil, fmt.Errorf("schedules: %w", err)
+	}
+	r.windows = schedules.Windows(history.Time(r.warm), history.End())
 	if r.cfg.Capacity.TargetPerPod == 0 {
 		mean, count := 0.0, 0
 		for _, v := range history.Values[:r.test] {

@@ -164,7 +164,7 @@ func (r *run) perfect(h float64, _ capacity.Basis, start int) ([]int, error) {
 			return nil, fmt.Errorf("plan on the true load at %s: %w", r.history.Time(s), err)
 		}
 		prev = plan.Forecast
-		out[i] = hpa.next(plan.Desired[0])
+		out[i] = hpa.next(r.scheduled(i, plan.Desired[0]))
 	}
 	return out, nil
 }
@@ -193,9 +193,19 @@ func (r *run) desired(h float64, planOn capacity.Basis) ([]int, error) {
 		if err != nil {
 			return nil, fmt.Errorf("plan at %s: %w", at, err)
 		}
-		out[i], prev = plan.Desired[0], plan.Forecast
+		out[i], prev = r.scheduled(i, plan.Desired[0]), plan.Forecast
 	}
 	return out, nil
+}
+
+// scheduled returns n held within the bounds of the schedule windows open
+// at tick i.
+func (r *run) scheduled(i, n int) int {
+	if len(r.windows) == 0 {
+		return n
+	}
+	lo, hi := capacity.Bounds(r.windows, r.history.Time(r.warm+i), r.cfg.Capacity.MinReplicas, r.cfg.Capacity.MaxReplicas)
+	return min(max(n, lo), hi)
 }
 
 // reactive returns the replicas an HPA on the observed load asks for at
@@ -219,7 +229,7 @@ func (r *run) reactive(h float64, start int) ([]int, error) {
 			}
 			desired = plan.Desired[0]
 		}
-		out[i] = hpa.next(desired)
+		out[i] = hpa.next(r.scheduled(i, desired))
 	}
 	return out, nil
 }
@@ -251,7 +261,7 @@ func (r *run) oracle(h float64) ([]int, error) {
 		if err != nil {
 			return nil, fmt.Errorf("oracle count at %s: %w", r.history.Time(s), err)
 		}
-		out[i] = plan.Desired[0]
+		out[i] = r.scheduled(i, plan.Desired[0])
 	}
 	return out, nil
 }

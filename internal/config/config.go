@@ -113,6 +113,8 @@ type Workload struct {
 	AccuracyWindow model.Duration `yaml:"accuracy_window,omitempty"`
 	// Capacity turns the forecast into replicas.
 	Capacity capacity.Policy `yaml:"capacity,omitempty"`
+	// Schedules are time windows that raise or cap the replica bounds.
+	Schedules []capacity.Schedule `yaml:"schedules,omitempty"`
 	// Mode is ModeActive, where the scaler serves the plan, or ModeShadow,
 	// where it serves the reactive count while the plan is published
 	// beside it.
@@ -203,6 +205,9 @@ func (c Workload) Validate() error {
 	if err := c.Capacity.Validate(); err != nil {
 		return fmt.Errorf("capacity: %w", err)
 	}
+	if _, err := capacity.ParseSchedules(c.Schedules, c.Capacity.MinReplicas, c.Capacity.MaxReplicas); err != nil {
+		return fmt.Errorf("schedules: %w", err)
+	}
 	return nil
 }
 
@@ -270,6 +275,17 @@ func (c *Config) Validate() error {
 		seen[w.Name] = true
 	}
 	return nil
+}
+
+// LoadSchedules parses a YAML list of schedules, as under a workload's
+// schedules: key (the backtest's --schedule-file); it does not check them
+// (Workload.Validate does).
+func LoadSchedules(data []byte) ([]capacity.Schedule, error) {
+	var list []capacity.Schedule
+	if err := yaml.UnmarshalStrict(data, &list); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	return list, nil
 }
 
 // Load parses a configuration, applies defaults and validates it. Relative

@@ -68,9 +68,11 @@ type Engine struct {
 	// recalled is set once the plan served before a restart was looked for.
 	recalled bool
 	// tuner plans the replicas and, with plan_on auto, chooses what on.
-	tuner  *capacity.Tuner
-	deps   Deps
-	logger *slog.Logger
+	tuner *capacity.Tuner
+	// schedules raise or cap the replica bounds in their windows.
+	schedules *capacity.Schedules
+	deps      Deps
+	logger    *slog.Logger
 	// Per-workload children of the shared metric vectors.
 	collectSeconds prometheus.Observer
 	predictSeconds prometheus.Observer
@@ -90,6 +92,10 @@ func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error
 	if err != nil {
 		return nil, err
 	}
+	schedules, err := capacity.ParseSchedules(cfg.Schedules, cfg.Capacity.MinReplicas, cfg.Capacity.MaxReplicas)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Metric == "" {
 		cfg.Metric = cfg.Query
 	}
@@ -103,6 +109,7 @@ func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error
 		modelOpts:      opts,
 		tracker:        forecast.NewTracker(time.Duration(cfg.Step), time.Duration(cfg.AccuracyWindow)),
 		tuner:          capacity.NewTuner(cfg.Capacity),
+		schedules:      schedules,
 		deps:           deps,
 		logger:         deps.Logger.With("component", "engine", "workload", cfg.Name),
 		collectSeconds: deps.Metrics.collectSeconds.WithLabelValues(deps.Adapter),
@@ -189,7 +196,9 @@ func (e *Engine) tick(ctx context.Context) error {
 		e.countError(ComponentCapacity, ReasonPlan)
 		return fmt.Errorf("plan replicas: %w", err)
 	}
-	desired, planned := e.served(plan, obs.value)
+	windows := e.schedules.Windows(now, now.Add(time.Duration(len(plan.Desired)-1)*step))
+	e.keepToSchedules(&plan, windows, now, step)
+	desired, planned := e.served(plan, obs.value, windows, now, step)
 	e.deps.Store.Put(forecast.Snapshot{
 		Workload:         e.cfg.Name,
 		Metric:           e.cfg.Metric,
@@ -208,6 +217,7 @@ func (e *Engine) tick(ctx context.Context) error {
 		DesiredReplicas:  desired,
 		Mode:             e.cfg.Mode,
 		PlannedReplicas:  planned,
+		ActiveSchedules:  openWindows(windows, now),
 		ForecastReplicas: plan.Forecast,
 		ReactiveFloor:    plan.Floor,
 		DecidedBy:        string(plan.DecidedBy),
@@ -224,15 +234,16 @@ func (e *Engine) tick(ctx context.Context) error {
 // served returns the counts the scaler is to serve and, in shadow mode, the
 // plan published beside them: in active mode the plan itself; in shadow
 // mode the reactive count of the load observed now, at every step, as a
-// reactive autoscaler would hold it until the load changes.
-func (e *Engine) served(plan capacity.Plan, observed float64) (desired, planned []int) {
+// reactive autoscaler would hold it until the load changes, within the
+// bounds of the schedule windows in force at each.
+func (e *Engine) served(plan capacity.Plan, observed float64, windows []capacity.Window, now time.Time, step time.Duration) (desired, planned []int) {
 	if e.cfg.Mode != config.ModeShadow {
 		return plan.Desired, nil
 	}
 	reactive := e.cfg.Capacity.Reactive(observed)
 	desired = make([]int, len(plan.Desired))
 	for i := range desired {
-		desired[i] = reactive
+		desired[i] = e.withinSchedules(reactive, windows, now.Add(time.Duration(i)*step))
 	}
 	return desired, plan.Desired
 }
