@@ -59,8 +59,21 @@ type Policy struct {
 	// Headroom multiplies the forecast load: 1.2 plans 20 % spare capacity.
 	Headroom float64 `yaml:"headroom"`
 	// LeadTime is how long a new pod takes to become ready: the replicas
-	// wanted now are those the load at now+LeadTime needs.
-	LeadTime model.Duration `yaml:"lead_time"`
+	// wanted now are those the load at now+LeadTime needs. With
+	// LeadTimeQuery it is the least lead time used. In YAML, lead_time:
+	// auto sets LeadTimeAuto instead.
+	LeadTime model.Duration `yaml:"-"`
+	// LeadTimeAuto, lead_time: auto, plans with the measured lead time
+	// alone (LeadTimeQuery): no least one but a step.
+	LeadTimeAuto bool `yaml:"-"`
+	// LeadTimeQuery is a PromQL expression of the pods' start-up time in
+	// seconds, such as the newest pods' time from creation to ready. When
+	// set, the plan uses the larger of LeadTime and the LeadTimeQuantile
+	// quantile of its answers over the last day.
+	LeadTimeQuery string `yaml:"lead_time_query,omitempty"`
+	// LeadTimeQuantile is the quantile of the measured start-up times the
+	// plan uses; 0 is 0.9.
+	LeadTimeQuantile float64 `yaml:"lead_time_quantile,omitempty"`
 	// PrewarmWindow widens the look-ahead: the plan at now covers the peak
 	// of the load over [now+LeadTime, now+LeadTime+PrewarmWindow].
 	PrewarmWindow model.Duration `yaml:"prewarm_window"`
@@ -122,7 +135,50 @@ var (
 	ErrRounding       = errors.New("rounding must be one of ceil, floor, round")
 	ErrPlanOn         = errors.New("plan_on must be one of auto, forecast, upper")
 	ErrCostBudget     = errors.New("cost_budget_percent must be a number, 0 or more")
+	ErrLeadTimeAuto   = errors.New("lead_time: auto needs lead_time_query")
+	ErrLeadQuantile   = errors.New("lead_time_quantile must be between 0 and 1")
 )
+
+// UnmarshalYAML reads lead_time as a duration, or as auto.
+func (p *Policy) UnmarshalYAML(unmarshal func(any) error) error {
+	type plain Policy
+	// Named so that an unknown field is "not found in type capacity.policy".
+	type policy struct {
+		plain    `yaml:",inline"`
+		LeadTime string `yaml:"lead_time"`
+	}
+	aux := policy{plain: plain(*p)}
+	if err := unmarshal(&aux); err != nil {
+		return err
+	}
+	*p = Policy(aux.plain)
+	return p.SetLeadTime(aux.LeadTime)
+}
+
+// SetLeadTime sets the lead time from s: a duration, auto, or nothing
+// (empty: unchanged).
+func (p *Policy) SetLeadTime(s string) error {
+	switch s {
+	case "":
+	case "auto":
+		p.LeadTimeAuto, p.LeadTime = true, 0
+	default:
+		d, err := model.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("lead_time: %w", err)
+		}
+		p.LeadTimeAuto, p.LeadTime = false, d
+	}
+	return nil
+}
+
+// LeadTimeString is lead_time as written: a duration, or auto.
+func (p Policy) LeadTimeString() string {
+	if p.LeadTimeAuto {
+		return "auto"
+	}
+	return p.LeadTime.String()
+}
 
 // Validate reports the first setting of p that cannot make a plan.
 func (p Policy) Validate() error {
@@ -147,6 +203,10 @@ func (p Policy) Validate() error {
 		return ErrDownMaxPercent
 	case !(p.CostBudgetPercent >= 0) || math.IsInf(p.CostBudgetPercent, 0):
 		return ErrCostBudget
+	case p.LeadTimeAuto && p.LeadTimeQuery == "":
+		return ErrLeadTimeAuto
+	case !(p.LeadTimeQuantile >= 0 && p.LeadTimeQuantile <= 1):
+		return ErrLeadQuantile
 	}
 	switch p.Rounding {
 	case RoundingCeil, RoundingFloor, RoundingRound:

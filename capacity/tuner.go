@@ -3,6 +3,8 @@ package capacity
 import (
 	"math"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // TuningWindow is the memory of a Tuner, in the time of the data: what it
@@ -144,6 +146,12 @@ func (t *Tuner) Observe(end time.Time, load func(time.Time) (float64, bool)) {
 		}
 	}
 	t.pending = append(t.pending[:0], t.pending[judged:]...)
+}
+
+// SetLeadTime changes the lead time the plans are made with, as a measured
+// one changes.
+func (t *Tuner) SetLeadTime(d time.Duration) {
+	t.policy.LeadTime = model.Duration(d)
 }
 
 // Plan makes the plan of in, whose Observed load was measured at at, and

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
 )
@@ -119,9 +121,12 @@ type workloadView struct {
 	Decision   string
 	Observed   string
 	ObservedAt string
-	Age        string
-	Interval   string
-	Chart      chartView
+	// LeadTime is the lead time the plan applied, "(measured)" when a
+	// lead_time_query measured it.
+	LeadTime string
+	Age      string
+	Interval string
+	Chart    chartView
 }
 
 func (p *page) view() pageView {
@@ -134,6 +139,7 @@ func (p *page) view() pageView {
 			Model:       s.Model,
 			ReplicasNow: "n/a",
 			Observed:    formatNumber(s.ObservedValue),
+			LeadTime:    leadTime(s),
 			Age:         formatAge(s.Age(now)),
 			Chart:       newChart(s),
 		}
@@ -157,6 +163,15 @@ func (p *page) view() pageView {
 		v.Workloads = append(v.Workloads, w)
 	}
 	return v
+}
+
+// leadTime formats the lead time a snapshot's plan applied.
+func leadTime(s forecast.Snapshot) string {
+	d := model.Duration(time.Duration(s.LeadTimeSeconds * float64(time.Second))).String()
+	if s.LeadTimeMeasuredSeconds > 0 {
+		d += " (measured)"
+	}
+	return d
 }
 
 // decision says in words what set a snapshot's desired replicas: in shadow

@@ -70,7 +70,7 @@ footer ul{list-style:none;display:flex;flex-wrap:wrap;gap:4px 24px;margin:0;padd
 
 {{define "workloads"}}{{with .Workloads}}<div class="cards">{{range .}}<section class="workload">
 <h2>{{.Name}}</h2>{{with .Metric}}<span class="metric">{{.}}</span>{{end}}
-<p class="summary">model <b>{{.Model}}</b>{{with .ConfiguredModel}} (configured {{.}}){{end}} · replicas now <b>{{.ReplicasNow}}</b>{{with .Decision}} <span class="decision">({{.}})</span>{{end}} · observed <b>{{.Observed}}</b>{{with .ObservedAt}} at {{.}}{{end}} · forecast {{.Age}} old · <a href="/forecast/current?workload={{.Name}}">JSON</a></p>
+<p class="summary">model <b>{{.Model}}</b>{{with .ConfiguredModel}} (configured {{.}}){{end}} · replicas now <b>{{.ReplicasNow}}</b>{{with .Decision}} <span class="decision">({{.}})</span>{{end}} · lead time <b>{{.LeadTime}}</b> · observed <b>{{.Observed}}</b>{{with .ObservedAt}} at {{.}}{{end}} · forecast {{.Age}} old · <a href="/forecast/current?workload={{.Name}}">JSON</a></p>
 {{template "chart" .Chart}}
 <ul class="legend"><li><i class="observed"></i>observed</li><li><i class="forecast"></i>forecast</li>{{with .Interval}}<li><i class="band"></i>{{.}}</li>{{end}}<li><i class="replicas"></i>replicas (right axis)</li></ul>
 </section>

@@ -239,7 +239,7 @@ func TestPage(t *testing.T) {
 				"<!DOCTYPE html>", "<title>Kedastral forecaster</title>", `<span class="version">v1.2.3</span>`,
 				`<main id="workloads">`,
 				"<h2>checkout</h2>",
-				"model <b>holtwinters</b> (configured auto) · replicas now <b>2</b> · observed <b>100</b> at 12:00:00 UTC · forecast 15s old",
+				"model <b>holtwinters</b> (configured auto) · replicas now <b>2</b> · lead time <b>0s</b> · observed <b>100</b> at 12:00:00 UTC · forecast 15s old",
 				`<a href="/forecast/current?workload=checkout">JSON</a>`,
 				"<svg", `<path class="observed"`, `<path class="forecast"`, `<path class="replicas"`, "</svg>",
 				"<h2>search</h2>", `<path class="band"`,
@@ -251,7 +251,7 @@ func TestPage(t *testing.T) {
 		{
 			name: "the floor's decision", store: storeOf(floorDecided(pageSnapshot("checkout"))), method: http.MethodGet, target: "/", wantCode: 200,
 			want: []string{
-				"replicas now <b>2</b> <span class=\"decision\">(set by the reactive floor: the load now needs 2, the upper bound × 1.1 planned 1)</span> · observed <b>100</b>",
+				"replicas now <b>2</b> <span class=\"decision\">(set by the reactive floor: the load now needs 2, the upper bound × 1.1 planned 1)</span> · lead time <b>0s</b> · observed <b>100</b>",
 			},
 		},
 		{
@@ -381,6 +381,21 @@ func TestDecision(t *testing.T) {
 		}
 		if got := decision(s); got != tc.want {
 			t.Errorf("decision(%s on %s) = %q, want %q", tc.decidedBy, tc.basis, got, tc.want)
+		}
+	}
+}
+
+func TestLeadTimeShown(t *testing.T) {
+	for _, tc := range []struct {
+		seconds, measured float64
+		want              string
+	}{
+		{300, 0, "5m"},
+		{91, 91, "1m31s (measured)"},
+		{180, 91, "3m (measured)"}, // the configured 3m above the measured 91 s
+	} {
+		if got := leadTime(forecast.Snapshot{LeadTimeSeconds: tc.seconds, LeadTimeMeasuredSeconds: tc.measured}); got != tc.want {
+			t.Errorf("leadTime(%v, measured %v) = %q, want %q", tc.seconds, tc.measured, got, tc.want)
 		}
 	}
 }

@@ -32,6 +32,7 @@ const (
 	MetricGenerated
 	MetricAge
 	MetricPlanned
+	MetricLeadTime
 )
 
 // Metric describes one kedastral_forecast_* metric.
@@ -65,6 +66,7 @@ func Metrics() []Metric {
 		MetricObserved:      {"kedastral_forecast_observed_value", "Newest load observed when the forecast was made.", byWorkload, true},
 		MetricGenerated:     {"kedastral_forecast_generated_timestamp_seconds", "Unix time at which the forecast was made.", byWorkload, true},
 		MetricAge:           {"kedastral_forecast_age_seconds", "Age of the forecast.", byWorkload, false},
+		MetricLeadTime:      {"kedastral_forecast_lead_time_seconds", "Lead time the plan applied, for a workload that measures it (lead_time_query): the larger of the configured one and the measured start-up time.", byWorkload, true},
 		MetricPlanned:       {"kedastral_forecast_planned_replicas", "In shadow mode, the replicas the predictive plan asks for at now + horizon, while the desired replicas are the reactive count; absent in active mode, where the plan is what is served.", byHorizon, true},
 	}
 }
@@ -131,6 +133,9 @@ func EachSeries(s forecast.Snapshot, now time.Time, h Horizons, fn func(id Metri
 	fn(MetricFloorDecided, decided, s.Workload)
 	if s.PlanHeadroom > 0 {
 		fn(MetricPlanHeadroom, s.PlanHeadroom, s.Workload)
+	}
+	if s.LeadTimeMeasuredSeconds > 0 {
+		fn(MetricLeadTime, s.LeadTimeSeconds, s.Workload)
 	}
 	fn(MetricObserved, s.ObservedValue, s.Workload)
 	fn(MetricGenerated, float64(s.GeneratedAt.UnixNano())/1e9, s.Workload)

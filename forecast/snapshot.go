@@ -23,8 +23,13 @@ type Snapshot struct {
 	StepSeconds float64 `json:"stepSeconds"`
 	// HorizonSeconds is how far the forecast reaches: len(Values) × StepSeconds.
 	HorizonSeconds float64 `json:"horizonSeconds"`
-	// LeadTimeSeconds is the lead time the plan applied.
+	// LeadTimeSeconds is the lead time the plan applied: the configured
+	// one, or with a lead_time_query the larger of it and the measured one.
 	LeadTimeSeconds float64 `json:"leadTimeSeconds"`
+	// LeadTimeMeasuredSeconds is the start-up time the lead_time_query
+	// measured last (its quantile over the last day); absent without a
+	// query or before a measurement.
+	LeadTimeMeasuredSeconds float64 `json:"leadTimeMeasuredSeconds,omitempty"`
 	// Values[i] is the load forecast at GeneratedAt + i·StepSeconds.
 	Values []float64 `json:"values"`
 	// Lower and Upper bound the prediction interval of each value, at the

@@ -126,6 +126,10 @@ func addFlags(app *kingpin.Application) *flags {
 	f.workloadFlag(app, "step", "Time between two points of history and of forecast.").Default(d.Step.String()).SetValue(&w.Step)
 	cli.AddModelFlags(flag, w)
 	cli.AddCapacityFlags(flag, &w.Capacity)
+	f.workloadFlag(app, "lead-time-query", "PromQL of the pods' start-up time in seconds: the plan uses the larger of --lead-time and its --lead-time-quantile over the last day (--lead-time=auto: it alone).").
+		StringVar(&w.Capacity.LeadTimeQuery)
+	f.workloadFlag(app, "lead-time-quantile", "Quantile of the start-up times --lead-time-query measured over the last day that the plan uses.").
+		Default("0.9").Float64Var(&w.Capacity.LeadTimeQuantile)
 	f.workloadFlag(app, "mode", "active: the scaler serves the plan; shadow: it serves the reactive count, ceil(observed × headroom / target-per-pod), while the plan is published beside it.").
 		Default(d.Mode).EnumVar(&w.Mode, config.Modes()...)
 

@@ -53,11 +53,13 @@ func openPush(f *flags, reg prometheus.Registerer, metrics *engine.Metrics, logg
 // later rather than write ahead of the backfill.
 func (p *pushMode) backfill(ctx context.Context, cfg *config.Config, now time.Time, logger *slog.Logger) error {
 	var longest time.Duration
-	queries := make([]string, len(cfg.Workloads))
-	for i, w := range cfg.Workloads {
-		queries[i] = w.Query
+	for _, w := range cfg.Workloads {
 		longest = max(longest, time.Duration(w.Points()-1)*time.Duration(w.Step))
+		if w.Capacity.LeadTimeQuery != "" {
+			longest = max(longest, config.LeadTimeSpan)
+		}
 	}
+	queries := cfg.Queries()
 	from := now.Add(-longest - backfillMargin)
 	if newest, ok := p.storage.MaxTime(); ok && newest.After(from) {
 		from = newest.Add(time.Millisecond)

@@ -116,10 +116,7 @@ func (r *reloader) apply() error {
 // applyPush runs the workloads on the embedded storage and makes the
 // receiver keep the series their queries select.
 func (r *reloader) applyPush(cfg *config.Config) error {
-	queries := make([]string, len(cfg.Workloads))
-	for i, w := range cfg.Workloads {
-		queries[i] = w.Query
-	}
+	queries := cfg.Queries()
 	if err := r.sched.Apply(cfg.Workloads, r.storage); err != nil {
 		return fmt.Errorf("apply configuration: %w", err)
 	}

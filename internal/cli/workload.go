@@ -41,8 +41,8 @@ func AddCapacityFlags(flag FlagFunc, p *capacity.Policy) {
 		Default(ftoa(p.TargetPerPod)).Float64Var(&p.TargetPerPod)
 	flag("headroom", "Multiplier on the forecast load: 1.2 plans 20% spare capacity.").
 		Default(ftoa(p.Headroom)).Float64Var(&p.Headroom)
-	flag("lead-time", "Time a new pod takes to be ready: the replicas wanted now serve the load at now+lead-time.").
-		Default(p.LeadTime.String()).SetValue(&p.LeadTime)
+	flag("lead-time", "Time a new pod takes to be ready: the replicas wanted now serve the load at now+lead-time; auto: the measured one (--lead-time-query) alone.").
+		Default(p.LeadTimeString()).SetValue(leadTimeValue{p})
 	flag("prewarm-window", "Plan for the peak load over [now, now+lead-time+prewarm-window]: pods keep serving until the load has fallen.").
 		Default(p.PrewarmWindow.String()).SetValue(&p.PrewarmWindow)
 	flag("min-replicas", "Fewest replicas ever planned.").Default(strconv.Itoa(p.MinReplicas)).IntVar(&p.MinReplicas)
@@ -60,6 +60,12 @@ func AddCapacityFlags(flag FlagFunc, p *capacity.Policy) {
 	flag("cost-budget-percent", "With --plan-on=auto: how many more replicas than the reactive floor alone the plan may ask for, over about the last day.").
 		Default(ftoa(p.CostBudgetPercent)).Float64Var(&p.CostBudgetPercent)
 }
+
+// leadTimeValue is the flag value of --lead-time: a duration or auto.
+type leadTimeValue struct{ p *capacity.Policy }
+
+func (v leadTimeValue) Set(s string) error { return v.p.SetLeadTime(s) }
+func (v leadTimeValue) String() string     { return v.p.LeadTimeString() }
 
 func ftoa(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)

@@ -205,6 +205,11 @@ func (c Workload) Validate() error {
 	if err := c.Capacity.Validate(); err != nil {
 		return fmt.Errorf("capacity: %w", err)
 	}
+	if q := c.Capacity.LeadTimeQuery; q != "" {
+		if err := validQuery(q); err != nil {
+			return fmt.Errorf("capacity: lead_time_query: %w", err)
+		}
+	}
 	if _, err := capacity.ParseSchedules(c.Schedules, c.Capacity.MinReplicas, c.Capacity.MaxReplicas); err != nil {
 		return fmt.Errorf("schedules: %w", err)
 	}
@@ -276,6 +281,23 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// Queries returns every PromQL expression the workloads run: their load
+// queries and their lead time queries, which a push-mode receiver must keep
+// the series of.
+func (c *Config) Queries() []string {
+	var queries []string
+	for _, w := range c.Workloads {
+		queries = append(queries, w.Query)
+		if q := w.Capacity.LeadTimeQuery; q != "" {
+			queries = append(queries, q)
+		}
+	}
+	return queries
+}
+
+// LeadTimeSpan is how far back a lead_time_query reads the start-up times.
+const LeadTimeSpan = 24 * time.Hour
 
 // LoadSchedules parses a YAML list of schedules, as under a workload's
 // schedules: key (the backtest's --schedule-file); it does not check them

@@ -46,6 +46,9 @@ type Deps struct {
 	// k·step (a replayed trace's own grid); zero means the multiples of the
 	// step, as a Prometheus source evaluates anywhere.
 	GridOrigin time.Time
+	// LeadTime, when set, runs the workload's lead_time_query: the plan
+	// then uses the start-up time it measures (see leadTime).
+	LeadTime forecast.Source
 }
 
 // Engine forecasts one workload: each tick reads the history, predicts,
@@ -71,8 +74,10 @@ type Engine struct {
 	tuner *capacity.Tuner
 	// schedules raise or cap the replica bounds in their windows.
 	schedules *capacity.Schedules
-	deps      Deps
-	logger    *slog.Logger
+	// lead is the lead time, measured when the workload has a query.
+	lead   leadTime
+	deps   Deps
+	logger *slog.Logger
 	// Per-workload children of the shared metric vectors.
 	collectSeconds prometheus.Observer
 	predictSeconds prometheus.Observer
@@ -110,6 +115,7 @@ func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error
 		tracker:        forecast.NewTracker(time.Duration(cfg.Step), time.Duration(cfg.AccuracyWindow)),
 		tuner:          capacity.NewTuner(cfg.Capacity),
 		schedules:      schedules,
+		lead:           leadTime{source: deps.LeadTime, measured: math.NaN()},
 		deps:           deps,
 		logger:         deps.Logger.With("component", "engine", "workload", cfg.Name),
 		collectSeconds: deps.Metrics.collectSeconds.WithLabelValues(deps.Adapter),
@@ -188,6 +194,8 @@ func (e *Engine) tick(ctx context.Context) error {
 	lower, upper := e.tracker.Interval(values, e.cfg.LowerQuantile, e.cfg.UpperQuantile)
 	e.tracker.Remember(history.Time(len(history.Values)-1+ahead), values)
 	prev := e.previous(ctx, now)
+	lead := e.inUse(ctx, now)
+	e.tuner.SetLeadTime(lead)
 	began := time.Now()
 	e.tuner.Observe(history.End(), history.At)
 	plan, err := e.tuner.Plan(now, capacity.Input{Values: values, Upper: upper, Step: step, Observed: obs.value, Prev: prev})
@@ -200,32 +208,33 @@ func (e *Engine) tick(ctx context.Context) error {
 	e.keepToSchedules(&plan, windows, now, step)
 	desired, planned := e.served(plan, obs.value, windows, now, step)
 	e.deps.Store.Put(forecast.Snapshot{
-		Workload:         e.cfg.Name,
-		Metric:           e.cfg.Metric,
-		Model:            e.active,
-		ConfiguredModel:  e.cfg.Model,
-		GeneratedAt:      now,
-		StepSeconds:      step.Seconds(),
-		HorizonSeconds:   time.Duration(e.cfg.Horizon).Seconds(),
-		LeadTimeSeconds:  time.Duration(e.cfg.Capacity.LeadTime).Seconds(),
-		Values:           values,
-		Lower:            lower,
-		Upper:            upper,
-		LowerQuantile:    e.cfg.LowerQuantile,
-		UpperQuantile:    e.cfg.UpperQuantile,
-		Accuracy:         e.tracker.Accuracy(),
-		DesiredReplicas:  desired,
-		Mode:             e.cfg.Mode,
-		PlannedReplicas:  planned,
-		ActiveSchedules:  openWindows(windows, now),
-		ForecastReplicas: plan.Forecast,
-		ReactiveFloor:    plan.Floor,
-		DecidedBy:        string(plan.DecidedBy),
-		PlanBasis:        string(plan.Basis),
-		PlanHeadroom:     plan.Headroom,
-		ObservedValue:    obs.value,
-		ObservedAt:       obs.at,
-		Recent:           recent(history, 2*e.cfg.Steps(), time.Hour),
+		Workload:                e.cfg.Name,
+		Metric:                  e.cfg.Metric,
+		Model:                   e.active,
+		ConfiguredModel:         e.cfg.Model,
+		GeneratedAt:             now,
+		StepSeconds:             step.Seconds(),
+		HorizonSeconds:          time.Duration(e.cfg.Horizon).Seconds(),
+		LeadTimeSeconds:         lead.Seconds(),
+		LeadTimeMeasuredSeconds: e.lead.seconds(),
+		Values:                  values,
+		Lower:                   lower,
+		Upper:                   upper,
+		LowerQuantile:           e.cfg.LowerQuantile,
+		UpperQuantile:           e.cfg.UpperQuantile,
+		Accuracy:                e.tracker.Accuracy(),
+		DesiredReplicas:         desired,
+		Mode:                    e.cfg.Mode,
+		PlannedReplicas:         planned,
+		ActiveSchedules:         openWindows(windows, now),
+		ForecastReplicas:        plan.Forecast,
+		ReactiveFloor:           plan.Floor,
+		DecidedBy:               string(plan.DecidedBy),
+		PlanBasis:               string(plan.Basis),
+		PlanHeadroom:            plan.Headroom,
+		ObservedValue:           obs.value,
+		ObservedAt:              obs.at,
+		Recent:                  recent(history, 2*e.cfg.Steps(), time.Hour),
 	})
 	e.logger.Debug("Forecast published", "desired_replicas", plan.Desired[0], "decided_by", plan.DecidedBy, "observed", obs.value)
 	return nil

@@ -13,6 +13,7 @@ import (
 const (
 	ComponentModel    = "model"
 	ComponentCapacity = "capacity"
+	ComponentLeadTime = "lead_time"
 )
 
 // Reasons of kedastral_errors_total{component,reason} the engine counts
@@ -24,6 +25,8 @@ const (
 	// Model and capacity.
 	ReasonPredict = "predict" // the model failed or returned bad values
 	ReasonPlan    = "plan"    // the planner refused the forecast
+	// Lead time: the lead time query failed or gave no start-up time.
+	ReasonMeasure = "measure"
 )
 
 // errorKinds lists every component and reason this project counts, so that
@@ -33,7 +36,8 @@ func errorKinds() [][2]string {
 	for _, r := range append(read.Reasons(), ReasonGap, ReasonStaleData) {
 		kinds = append(kinds, [2]string{read.ComponentSource, r})
 	}
-	return append(kinds, [2]string{ComponentModel, ReasonPredict}, [2]string{ComponentCapacity, ReasonPlan})
+	return append(kinds, [2]string{ComponentModel, ReasonPredict}, [2]string{ComponentCapacity, ReasonPlan},
+		[2]string{ComponentLeadTime, ReasonMeasure})
 }
 
 // Metrics is the engine's self-telemetry.

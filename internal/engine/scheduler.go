@@ -69,7 +69,12 @@ func (s *Scheduler) Apply(cfgs []config.Workload, connector Connector) error {
 		if r, ok := s.running[cfg.Name]; ok && sameConnector && reflect.DeepEqual(r.cfg, cfg) {
 			continue
 		}
-		e, err := New(cfg, connector.Source(cfg.Query, s.deps.Logger.With("workload", cfg.Name)), deps)
+		logger := s.deps.Logger.With("workload", cfg.Name)
+		d := deps
+		if q := cfg.Capacity.LeadTimeQuery; q != "" {
+			d.LeadTime = connector.Source(q, logger.With("query", "lead_time"))
+		}
+		e, err := New(cfg, connector.Source(cfg.Query, logger), d)
 		if err != nil {
 			return err
 		}
