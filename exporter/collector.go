@@ -25,6 +25,7 @@ type Collector struct {
 	horizons Horizons
 	now      func() time.Time
 	descs    []*prometheus.Desc
+	types    []prometheus.ValueType
 }
 
 // NewCollector returns a Collector of store's snapshots, published at the
@@ -36,10 +37,15 @@ func NewCollector(store Snapshots, h Horizons, now func() time.Time) *Collector 
 	}
 	metrics := Metrics()
 	descs := make([]*prometheus.Desc, len(metrics))
+	types := make([]prometheus.ValueType, len(metrics))
 	for i, m := range metrics {
 		descs[i] = prometheus.NewDesc(m.Name, m.Help, m.LabelNames, nil)
+		types[i] = prometheus.GaugeValue
+		if m.Counter {
+			types[i] = prometheus.CounterValue
+		}
 	}
-	return &Collector{store: store, horizons: h, now: now, descs: descs}
+	return &Collector{store: store, horizons: h, now: now, descs: descs, types: types}
 }
 
 // Describe sends the descriptors of every series Collect can send.
@@ -54,15 +60,15 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	now := c.now()
 	for _, s := range c.store.List() {
 		EachSeries(s, now, c.horizons, func(id MetricID, v float64, labelValues ...string) {
-			gauge(ch, c.descs[id], v, labelValues...)
+			sample(ch, c.descs[id], c.types[id], v, labelValues...)
 		})
 	}
 }
 
-// gauge sends a gauge sample, or an invalid metric that fails the scrape with
+// sample sends a sample, or an invalid metric that fails the scrape with
 // the reason (for example a label value that is not UTF-8).
-func gauge(ch chan<- prometheus.Metric, desc *prometheus.Desc, v float64, labelValues ...string) {
-	m, err := prometheus.NewConstMetric(desc, prometheus.GaugeValue, v, labelValues...)
+func sample(ch chan<- prometheus.Metric, desc *prometheus.Desc, t prometheus.ValueType, v float64, labelValues ...string) {
+	m, err := prometheus.NewConstMetric(desc, t, v, labelValues...)
 	if err != nil {
 		m = prometheus.NewInvalidMetric(desc, err)
 	}

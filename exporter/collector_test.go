@@ -228,3 +228,34 @@ kedastral_forecast_reactive_floor_replicas{workload="checkout"} 12
 		t.Error(err)
 	}
 }
+
+// TestCollectorScorecard: the scorecard's sums since the start are
+// counters, by policy.
+func TestCollectorScorecard(t *testing.T) {
+	s := testSnapshot()
+	s.Scorecard = &forecast.Scorecard{Total: forecast.ScorecardSums{
+		ScoredSeconds: 7200,
+		Predictive:    forecast.PolicyScore{ReplicaSeconds: 36000, ShortSeconds: 60},
+		Reactive:      forecast.PolicyScore{ReplicaSeconds: 28800, ShortSeconds: 900},
+	}}
+	store := &snapshots{}
+	store.Put(s)
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(store, HorizonsKey, nil))
+	want := `
+# HELP kedastral_scorecard_scored_seconds_total Seconds of the steps the scorecard judged with a load observed: the denominator of short_seconds.
+# TYPE kedastral_scorecard_scored_seconds_total counter
+kedastral_scorecard_scored_seconds_total{workload="checkout"} 7200
+# HELP kedastral_scorecard_short_seconds_total Seconds of the steps judged when the policy's ready replicas would have served less than the load observed.
+# TYPE kedastral_scorecard_short_seconds_total counter
+kedastral_scorecard_short_seconds_total{policy="predictive",workload="checkout"} 60
+kedastral_scorecard_short_seconds_total{policy="reactive",workload="checkout"} 900
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"kedastral_scorecard_scored_seconds_total", "kedastral_scorecard_short_seconds_total", "kedastral_forecast_planned_replicas"); err != nil {
+		t.Error(err)
+	}
+	if n, err := testutil.GatherAndCount(reg, "kedastral_scorecard_replica_seconds_total"); n != 2 || err != nil {
+		t.Errorf("%d replica-seconds series, err %v; want 2", n, err)
+	}
+}

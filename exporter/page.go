@@ -124,9 +124,11 @@ type workloadView struct {
 	// LeadTime is the lead time the plan applied, "(measured)" when a
 	// lead_time_query measured it.
 	LeadTime string
-	Age      string
-	Interval string
-	Chart    chartView
+	// Scorecard is the last day of the scorecard; nil before one.
+	Scorecard *scorecardView
+	Age       string
+	Interval  string
+	Chart     chartView
 }
 
 func (p *page) view() pageView {
@@ -140,6 +142,7 @@ func (p *page) view() pageView {
 			ReplicasNow: "n/a",
 			Observed:    formatNumber(s.ObservedValue),
 			LeadTime:    leadTime(s),
+			Scorecard:   newScorecardView(s.Scorecard),
 			Age:         formatAge(s.Age(now)),
 			Chart:       newChart(s),
 		}
@@ -163,6 +166,33 @@ func (p *page) view() pageView {
 		v.Workloads = append(v.Workloads, w)
 	}
 	return v
+}
+
+// scorecardView is the last day of a scorecard, in words.
+type scorecardView struct {
+	Scored                         string
+	PredictiveShort, ReactiveShort string
+	PredictiveHours, ReactiveHours string
+}
+
+// newScorecardView formats the last day of c: the share of the judged time
+// each policy was short-handed and its replica-hours; nil when c is nil or
+// judged nothing yet.
+func newScorecardView(c *forecast.Scorecard) *scorecardView {
+	if c == nil || c.LastDay.ScoredSeconds == 0 {
+		return nil
+	}
+	d := c.LastDay
+	short := func(s float64) string {
+		return fmt.Sprintf("%s %% (%s)", formatNumber(100*s/d.ScoredSeconds), model.Duration(time.Duration(s)*time.Second))
+	}
+	return &scorecardView{
+		Scored:          model.Duration(time.Duration(d.ScoredSeconds) * time.Second).String(),
+		PredictiveShort: short(d.Predictive.ShortSeconds),
+		ReactiveShort:   short(d.Reactive.ShortSeconds),
+		PredictiveHours: formatNumber(d.Predictive.ReplicaSeconds / 3600),
+		ReactiveHours:   formatNumber(d.Reactive.ReplicaSeconds / 3600),
+	}
 }
 
 // leadTime formats the lead time a snapshot's plan applied.

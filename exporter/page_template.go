@@ -25,6 +25,10 @@ a{color:var(--observed)}
 .metric{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 .summary{margin:4px 0 0}
 .summary b{color:var(--fg);font-weight:600}
+.scorecard{border-collapse:collapse;font-size:.85rem;margin-top:6px}
+.scorecard caption{color:var(--muted);text-align:left}
+.scorecard th,.scorecard td{padding:1px 10px 1px 0;text-align:right}
+.scorecard th:first-child{text-align:left;font-weight:400;color:var(--muted)}
 svg.chart{display:block;width:100%;height:auto;margin-top:8px}
 .chart text{font-size:14px;fill:var(--muted)}
 .chart .grid{stroke:var(--grid)}
@@ -73,6 +77,11 @@ footer ul{list-style:none;display:flex;flex-wrap:wrap;gap:4px 24px;margin:0;padd
 <p class="summary">model <b>{{.Model}}</b>{{with .ConfiguredModel}} (configured {{.}}){{end}} · replicas now <b>{{.ReplicasNow}}</b>{{with .Decision}} <span class="decision">({{.}})</span>{{end}} · lead time <b>{{.LeadTime}}</b> · observed <b>{{.Observed}}</b>{{with .ObservedAt}} at {{.}}{{end}} · forecast {{.Age}} old · <a href="/forecast/current?workload={{.Name}}">JSON</a></p>
 {{template "chart" .Chart}}
 <ul class="legend"><li><i class="observed"></i>observed</li><li><i class="forecast"></i>forecast</li>{{with .Interval}}<li><i class="band"></i>{{.}}</li>{{end}}<li><i class="replicas"></i>replicas (right axis)</li></ul>
+{{with .Scorecard}}<table class="scorecard"><caption>Last 24 h of load ({{.Scored}} judged), pods ready a lead time after they are asked for</caption>
+<tr><th></th><th>predictive</th><th>reactive</th></tr>
+<tr><th>short-handed</th><td>{{.PredictiveShort}}</td><td>{{.ReactiveShort}}</td></tr>
+<tr><th>replica-hours</th><td>{{.PredictiveHours}}</td><td>{{.ReactiveHours}}</td></tr>
+</table>{{end}}
 </section>
 {{end}}</div>{{else}}<p class="empty">No workload has a forecast yet: waiting for the first forecast.</p>
 {{end}}<p class="updated">Updated {{.Updated}}; refreshes every 10 s.</p>{{end}}

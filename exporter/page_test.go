@@ -399,3 +399,21 @@ func TestLeadTimeShown(t *testing.T) {
 		}
 	}
 }
+
+// TestScorecardShown: a last day of 20 h judged, 1 h of it short-handed
+// with the plan (5 %) and 3 h with the reactive count (15 %), 100 and 80
+// replica-hours.
+func TestScorecardShown(t *testing.T) {
+	c := &forecast.Scorecard{LastDay: forecast.ScorecardSums{
+		ScoredSeconds: 20 * 3600,
+		Predictive:    forecast.PolicyScore{ReplicaSeconds: 100 * 3600, ShortSeconds: 3600},
+		Reactive:      forecast.PolicyScore{ReplicaSeconds: 80 * 3600, ShortSeconds: 3 * 3600},
+	}}
+	want := scorecardView{Scored: "20h", PredictiveShort: "5 % (1h)", ReactiveShort: "15 % (3h)", PredictiveHours: "100", ReactiveHours: "80"}
+	if got := newScorecardView(c); got == nil || *got != want {
+		t.Errorf("scorecard %+v, want %+v", got, want)
+	}
+	if newScorecardView(&forecast.Scorecard{}) != nil || newScorecardView(nil) != nil {
+		t.Error("a scorecard that judged nothing is shown")
+	}
+}

@@ -33,6 +33,9 @@ const (
 	MetricAge
 	MetricPlanned
 	MetricLeadTime
+	MetricScoreReplicaSeconds
+	MetricScoreShortSeconds
+	MetricScoreScoredSeconds
 )
 
 // Metric describes one kedastral_forecast_* metric.
@@ -44,30 +47,37 @@ type Metric struct {
 	// compatibility alias and the age, which is only meaningful at scrape
 	// time (time() − generated_timestamp in PromQL), are not.
 	RemoteWrite bool
+	// Counter says the metric is a counter (its name ends in _total); the
+	// others are gauges.
+	Counter bool
 }
 
 // Metrics returns the description of every metric, indexed by MetricID.
 func Metrics() []Metric {
 	byHorizon := []string{"workload", "horizon"}
 	byWorkload := []string{"workload"}
+	byPolicy := []string{"workload", "policy"}
 	return []Metric{
-		MetricValue:         {"kedastral_forecast_value", "Forecast load at now + horizon.", byHorizon, true},
-		MetricLower:         {"kedastral_forecast_value_lower", "Lower bound of the prediction interval of the load at now + horizon.", byHorizon, true},
-		MetricUpper:         {"kedastral_forecast_value_upper", "Upper bound of the prediction interval of the load at now + horizon.", byHorizon, true},
-		MetricErrorRatio:    {"kedastral_forecast_error_ratio", "WAPE of the forecasts made horizon ahead over the accuracy window: sum|forecast-actual| / sum|actual|.", byHorizon, true},
-		MetricBiasRatio:     {"kedastral_forecast_bias_ratio", "Bias of the forecasts made horizon ahead over the accuracy window: sum(forecast-actual) / sum|actual|; negative is under-forecasting.", byHorizon, true},
-		MetricModelInfo:     {"kedastral_forecast_model_info", "The model that made the workload's forecast (auto names the one it chose); always 1.", []string{"workload", "model"}, true},
-		MetricReplicas:      {"kedastral_forecast_replicas", "Replicas planned at now + horizon.", byHorizon, true},
-		MetricDesired:       {"kedastral_forecast_desired_replicas", "Replicas wanted now, lead time applied: what the scaler serves.", byWorkload, true},
-		MetricDesiredCompat: {"kedastral_desired_replicas", "Same as kedastral_forecast_desired_replicas, kept for compatibility.", byWorkload, false},
-		MetricFloor:         {"kedastral_forecast_reactive_floor_replicas", "Replicas the load observed now needs, ceil(observed * headroom / target_per_pod): desired replicas are never below it while the reactive floor is on (0 when it is off).", byWorkload, true},
-		MetricFloorDecided:  {"kedastral_forecast_reactive_floor_decided", "1 when the reactive floor, not the forecast, set the desired replicas; its average over time is the share of time the forecast planned too low.", byWorkload, true},
-		MetricPlanHeadroom:  {"kedastral_forecast_plan_headroom", "Headroom applied to the forecast part of the plan: the configured one, or with plan_on auto the one the tuner chose.", byWorkload, true},
-		MetricObserved:      {"kedastral_forecast_observed_value", "Newest load observed when the forecast was made.", byWorkload, true},
-		MetricGenerated:     {"kedastral_forecast_generated_timestamp_seconds", "Unix time at which the forecast was made.", byWorkload, true},
-		MetricAge:           {"kedastral_forecast_age_seconds", "Age of the forecast.", byWorkload, false},
-		MetricLeadTime:      {"kedastral_forecast_lead_time_seconds", "Lead time the plan applied, for a workload that measures it (lead_time_query): the larger of the configured one and the measured start-up time.", byWorkload, true},
-		MetricPlanned:       {"kedastral_forecast_planned_replicas", "In shadow mode, the replicas the predictive plan asks for at now + horizon, while the desired replicas are the reactive count; absent in active mode, where the plan is what is served.", byHorizon, true},
+		MetricValue:               {"kedastral_forecast_value", "Forecast load at now + horizon.", byHorizon, true, false},
+		MetricLower:               {"kedastral_forecast_value_lower", "Lower bound of the prediction interval of the load at now + horizon.", byHorizon, true, false},
+		MetricUpper:               {"kedastral_forecast_value_upper", "Upper bound of the prediction interval of the load at now + horizon.", byHorizon, true, false},
+		MetricErrorRatio:          {"kedastral_forecast_error_ratio", "WAPE of the forecasts made horizon ahead over the accuracy window: sum|forecast-actual| / sum|actual|.", byHorizon, true, false},
+		MetricBiasRatio:           {"kedastral_forecast_bias_ratio", "Bias of the forecasts made horizon ahead over the accuracy window: sum(forecast-actual) / sum|actual|; negative is under-forecasting.", byHorizon, true, false},
+		MetricModelInfo:           {"kedastral_forecast_model_info", "The model that made the workload's forecast (auto names the one it chose); always 1.", []string{"workload", "model"}, true, false},
+		MetricReplicas:            {"kedastral_forecast_replicas", "Replicas planned at now + horizon.", byHorizon, true, false},
+		MetricDesired:             {"kedastral_forecast_desired_replicas", "Replicas wanted now, lead time applied: what the scaler serves.", byWorkload, true, false},
+		MetricDesiredCompat:       {"kedastral_desired_replicas", "Same as kedastral_forecast_desired_replicas, kept for compatibility.", byWorkload, false, false},
+		MetricFloor:               {"kedastral_forecast_reactive_floor_replicas", "Replicas the load observed now needs, ceil(observed * headroom / target_per_pod): desired replicas are never below it while the reactive floor is on (0 when it is off).", byWorkload, true, false},
+		MetricFloorDecided:        {"kedastral_forecast_reactive_floor_decided", "1 when the reactive floor, not the forecast, set the desired replicas; its average over time is the share of time the forecast planned too low.", byWorkload, true, false},
+		MetricPlanHeadroom:        {"kedastral_forecast_plan_headroom", "Headroom applied to the forecast part of the plan: the configured one, or with plan_on auto the one the tuner chose.", byWorkload, true, false},
+		MetricObserved:            {"kedastral_forecast_observed_value", "Newest load observed when the forecast was made.", byWorkload, true, false},
+		MetricGenerated:           {"kedastral_forecast_generated_timestamp_seconds", "Unix time at which the forecast was made.", byWorkload, true, false},
+		MetricAge:                 {"kedastral_forecast_age_seconds", "Age of the forecast.", byWorkload, false, false},
+		MetricLeadTime:            {"kedastral_forecast_lead_time_seconds", "Lead time the plan applied, for a workload that measures it (lead_time_query): the larger of the configured one and the measured start-up time.", byWorkload, true, false},
+		MetricScoreReplicaSeconds: {"kedastral_scorecard_replica_seconds_total", "Replica-seconds the policy (predictive: the plan; reactive: ceil(observed * headroom / target_per_pod)) would have had ready, pods ready a lead time after they are asked for, over the steps judged.", byPolicy, true, true},
+		MetricScoreShortSeconds:   {"kedastral_scorecard_short_seconds_total", "Seconds of the steps judged when the policy's ready replicas would have served less than the load observed.", byPolicy, true, true},
+		MetricScoreScoredSeconds:  {"kedastral_scorecard_scored_seconds_total", "Seconds of the steps the scorecard judged with a load observed: the denominator of short_seconds.", byWorkload, true, true},
+		MetricPlanned:             {"kedastral_forecast_planned_replicas", "In shadow mode, the replicas the predictive plan asks for at now + horizon, while the desired replicas are the reactive count; absent in active mode, where the plan is what is served.", byHorizon, true, false},
 	}
 }
 
@@ -136,6 +146,13 @@ func EachSeries(s forecast.Snapshot, now time.Time, h Horizons, fn func(id Metri
 	}
 	if s.LeadTimeMeasuredSeconds > 0 {
 		fn(MetricLeadTime, s.LeadTimeSeconds, s.Workload)
+	}
+	if c := s.Scorecard; c != nil {
+		fn(MetricScoreReplicaSeconds, c.Total.Predictive.ReplicaSeconds, s.Workload, "predictive")
+		fn(MetricScoreReplicaSeconds, c.Total.Reactive.ReplicaSeconds, s.Workload, "reactive")
+		fn(MetricScoreShortSeconds, c.Total.Predictive.ShortSeconds, s.Workload, "predictive")
+		fn(MetricScoreShortSeconds, c.Total.Reactive.ShortSeconds, s.Workload, "reactive")
+		fn(MetricScoreScoredSeconds, c.Total.ScoredSeconds, s.Workload)
 	}
 	fn(MetricObserved, s.ObservedValue, s.Workload)
 	fn(MetricGenerated, float64(s.GeneratedAt.UnixNano())/1e9, s.Workload)

@@ -79,6 +79,9 @@ type Snapshot struct {
 	// newest point of the history.
 	ObservedValue float64   `json:"observedValue"`
 	ObservedAt    time.Time `json:"observedAt"`
+	// Scorecard compares the plan with the reactive count on the load as it
+	// arrived (zero before the first step judged).
+	Scorecard *Scorecard `json:"scorecard,omitempty"`
 	// ActiveSchedules are the schedule windows open at GeneratedAt, whose
 	// bounds the plan (and in shadow mode the reactive count) kept to.
 	ActiveSchedules []ScheduleWindow `json:"activeSchedules,omitempty"`
@@ -88,6 +91,30 @@ type Snapshot struct {
 	// before ObservedAt, less (len(Recent)−1−i)·StepSeconds. Charts draw it
 	// beside the forecast.
 	Recent []float64 `json:"recent,omitempty"`
+}
+
+// Scorecard is what the predictive plan and the reactive count would each
+// have had ready as the load arrived, with pods ready a lead time after they
+// are asked for (see capacity.Scorecard): since the forecaster started, and
+// over the last 24 hours of data.
+type Scorecard struct {
+	Total   ScorecardSums `json:"total"`
+	LastDay ScorecardSums `json:"lastDay"`
+}
+
+// ScorecardSums are the seconds judged (with a load observed) and each
+// policy's replica-seconds and seconds short-handed over them.
+type ScorecardSums struct {
+	ScoredSeconds float64     `json:"scoredSeconds"`
+	Predictive    PolicyScore `json:"predictive"`
+	Reactive      PolicyScore `json:"reactive"`
+}
+
+// PolicyScore is one policy's replica-seconds ready and seconds when they
+// served less than the load.
+type PolicyScore struct {
+	ReplicaSeconds float64 `json:"replicaSeconds"`
+	ShortSeconds   float64 `json:"shortSeconds"`
 }
 
 // ScheduleWindow is one window of a workload's schedule: from Start until

@@ -49,6 +49,8 @@ type run struct {
 	// windows are the schedule windows open over the replay: every policy
 	// keeps to their bounds, as the operator's own.
 	windows []capacity.Window
+	// scorecard is the engine's scorecard over the test part.
+	scorecard forecast.ScorecardSums
 }
 
 // Run replays history (a regular grid; NaN where nothing was observed)
@@ -65,8 +67,9 @@ func Run(ctx context.Context, history forecast.Series, opts Options) (*Result, e
 		return nil, err
 	}
 	res := &Result{
-		Trace:    r.summary(),
-		Settings: r.settings(),
+		Trace:     r.summary(),
+		Settings:  r.settings(),
+		Scorecard: r.scorecard,
 	}
 	res.Forecast, res.Points = r.scoreForecast()
 	h := r.cfg.Capacity.Headroom
@@ -157,6 +160,7 @@ func (r *run) replay(ctx context.Context) error {
 		StaleAfter: 3 * r.step,
 		Adapter:    "backtest",
 		GridOrigin: r.history.Start,
+		FinalData:  true,
 		// Refits an interval after the first forecast, whatever the name.
 		RefitOrigin: now,
 	})
@@ -166,6 +170,9 @@ func (r *run) replay(ctx context.Context) error {
 	n := len(r.history.Values)
 	r.ticks = make([]tick, n-r.warm)
 	progress := time.Now()
+	// The scorecard's sums before the test part, and at the end.
+	var before, after forecast.ScorecardSums
+	defer func() { r.scorecard = minus(after, before) }()
 	for i := r.warm; i < n; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -182,6 +189,12 @@ func (r *run) replay(ctx context.Context) error {
 			continue
 		}
 		t.ok = true
+		if s.Scorecard != nil {
+			if i < r.test {
+				before = s.Scorecard.Total
+			}
+			after = s.Scorecard.Total
+		}
 		t.values, t.lowerValues, t.upperValues = s.Values, s.Lower, s.Upper
 		t.desired, t.observed = s.DesiredReplicas[0], s.ObservedValue
 		t.floorDecided = s.DecidedBy == string(capacity.DecidedByFloor)
@@ -233,5 +246,20 @@ func (r *run) settings() Settings {
 		CostBudgetPercent:      c.CostBudgetPercent,
 		HPATolerance:           r.opts.HPA.Tolerance,
 		ScaleDownStabilization: r.opts.HPA.ScaleDownStabilization.Seconds(),
+	}
+}
+
+// minus returns a − b.
+func minus(a, b forecast.ScorecardSums) forecast.ScorecardSums {
+	return forecast.ScorecardSums{
+		ScoredSeconds: a.ScoredSeconds - b.ScoredSeconds,
+		Predictive: forecast.PolicyScore{
+			ReplicaSeconds: a.Predictive.ReplicaSeconds - b.Predictive.ReplicaSeconds,
+			ShortSeconds:   a.Predictive.ShortSeconds - b.Predictive.ShortSeconds,
+		},
+		Reactive: forecast.PolicyScore{
+			ReplicaSeconds: a.Reactive.ReplicaSeconds - b.Reactive.ReplicaSeconds,
+			ShortSeconds:   a.Reactive.ShortSeconds - b.Reactive.ShortSeconds,
+		},
 	}
 }

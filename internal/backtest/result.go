@@ -3,6 +3,8 @@ package backtest
 import (
 	"math"
 	"time"
+
+	"github.com/HatiCode/kedastral/forecast"
 )
 
 // Result is what a backtest measured.
@@ -11,6 +13,10 @@ type Result struct {
 	Settings Settings      `json:"settings"`
 	Forecast ForecastScore `json:"forecast"`
 	Policies Policies      `json:"policies"`
+	// Scorecard is what the engine's online scorecard counted over the test
+	// part (forecast.Scorecard): with the HPA's tolerance and stabilisation
+	// off, its sums equal the predictive and reactive policies' scores.
+	Scorecard forecast.ScorecardSums `json:"scorecard"`
 	// Sweep holds the policies at each headroom of Options.Headrooms.
 	Sweep []SweepPoint `json:"sweep,omitempty"`
 	// ElapsedSeconds is how long the replay took.

@@ -42,6 +42,10 @@ type Deps struct {
 	// first forecast); zero spreads them by a stable phase per workload
 	// name (forecast.RefitPhase).
 	RefitOrigin time.Time
+	// FinalData says the source's points never change once read (a
+	// replay): the scorecard judges the newest at once, not once it is
+	// past the span read again.
+	FinalData bool
 	// GridOrigin places the grid the history is kept on at GridOrigin +
 	// k·step (a replayed trace's own grid); zero means the multiples of the
 	// step, as a Prometheus source evaluates anywhere.
@@ -75,9 +79,11 @@ type Engine struct {
 	// schedules raise or cap the replica bounds in their windows.
 	schedules *capacity.Schedules
 	// lead is the lead time, measured when the workload has a query.
-	lead   leadTime
-	deps   Deps
-	logger *slog.Logger
+	lead leadTime
+	// scorecard judges the plan and the reactive count as the load arrives.
+	scorecard *capacity.Scorecard
+	deps      Deps
+	logger    *slog.Logger
 	// Per-workload children of the shared metric vectors.
 	collectSeconds prometheus.Observer
 	predictSeconds prometheus.Observer
@@ -116,6 +122,7 @@ func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error
 		tuner:          capacity.NewTuner(cfg.Capacity),
 		schedules:      schedules,
 		lead:           leadTime{source: deps.LeadTime, measured: math.NaN()},
+		scorecard:      capacity.NewScorecard(time.Duration(cfg.Step), deps.GridOrigin),
 		deps:           deps,
 		logger:         deps.Logger.With("component", "engine", "workload", cfg.Name),
 		collectSeconds: deps.Metrics.collectSeconds.WithLabelValues(deps.Adapter),
@@ -207,6 +214,7 @@ func (e *Engine) tick(ctx context.Context) error {
 	windows := e.schedules.Windows(now, now.Add(time.Duration(len(plan.Desired)-1)*step))
 	e.keepToSchedules(&plan, windows, now, step)
 	desired, planned := e.served(plan, obs.value, windows, now, step)
+	card := e.score(plan, obs.value, windows, now, lead)
 	e.deps.Store.Put(forecast.Snapshot{
 		Workload:                e.cfg.Name,
 		Metric:                  e.cfg.Metric,
@@ -227,6 +235,7 @@ func (e *Engine) tick(ctx context.Context) error {
 		Mode:                    e.cfg.Mode,
 		PlannedReplicas:         planned,
 		ActiveSchedules:         openWindows(windows, now),
+		Scorecard:               card,
 		ForecastReplicas:        plan.Forecast,
 		ReactiveFloor:           plan.Floor,
 		DecidedBy:               string(plan.DecidedBy),

@@ -60,10 +60,15 @@ func toV2(series []prompb.TimeSeries) *writev2.Request {
 	out := make([]writev2.TimeSeries, len(series))
 	var b labels.ScratchBuilder
 	for i, ts := range series {
+		lset := ts.ToLabels(&b, nil)
+		kind := writev2.Metadata_METRIC_TYPE_GAUGE
+		if strings.HasSuffix(lset.Get(labels.MetricName), "_total") {
+			kind = writev2.Metadata_METRIC_TYPE_COUNTER // the scorecard's
+		}
 		out[i] = writev2.TimeSeries{
-			LabelsRefs: st.SymbolizeLabels(ts.ToLabels(&b, nil), nil),
+			LabelsRefs: st.SymbolizeLabels(lset, nil),
 			Samples:    []writev2.Sample{{Timestamp: ts.Samples[0].Timestamp, Value: ts.Samples[0].Value}},
-			Metadata:   writev2.Metadata{Type: writev2.Metadata_METRIC_TYPE_GAUGE},
+			Metadata:   writev2.Metadata{Type: kind},
 		}
 	}
 	return &writev2.Request{Symbols: st.Symbols(), Timeseries: out}
