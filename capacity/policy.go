@@ -74,6 +74,11 @@ type Policy struct {
 	// LeadTimeQuantile is the quantile of the measured start-up times the
 	// plan uses; 0 is 0.9.
 	LeadTimeQuantile float64 `yaml:"lead_time_quantile,omitempty"`
+	// ReplicasQuery is a PromQL expression of the replicas of the workload
+	// running and ready, such as kube-state-metrics'
+	// kube_deployment_status_replicas_available: the scorecard then judges
+	// what actually ran beside the plan and the reactive count.
+	ReplicasQuery string `yaml:"replicas_query,omitempty"`
 	// PrewarmWindow widens the look-ahead: the plan at now covers the peak
 	// of the load over [now+LeadTime, now+LeadTime+PrewarmWindow].
 	PrewarmWindow model.Duration `yaml:"prewarm_window"`

@@ -5,10 +5,12 @@ import (
 	"time"
 )
 
-// Policies a Scorecard compares.
+// Policies a Scorecard compares: the plan, the reactive count, and the
+// replicas that actually ran (when they are known).
 const (
 	PolicyPredictive = "predictive"
 	PolicyReactive   = "reactive"
+	PolicyActual     = "actual"
 )
 
 // scorecardHours is how many hours of data time a Scorecard keeps by the
@@ -16,28 +18,45 @@ const (
 const scorecardHours = 24
 
 // Score is what one policy's replicas would have done over the steps
-// judged: replica-seconds ready, and seconds when the ready replicas served
-// less than the load.
+// judged: the seconds judged with a load observed, replica-seconds ready,
+// and seconds when the ready replicas served less than the load.
 type Score struct {
-	ReplicaSeconds float64 `json:"replicaSeconds"`
-	ShortSeconds   float64 `json:"shortSeconds"`
+	ScoredSeconds  float64
+	ReplicaSeconds float64
+	ShortSeconds   float64
 }
 
-// ScorecardTotals are a Scorecard's sums: the seconds judged (those with a
-// load observed), and each policy's Score.
+// add adds o to s.
+func (s *Score) add(o Score) {
+	s.ScoredSeconds += o.ScoredSeconds
+	s.ReplicaSeconds += o.ReplicaSeconds
+	s.ShortSeconds += o.ShortSeconds
+}
+
+// judge counts one step of seconds with ready replicas, and when the load
+// is known whether they served less than it.
+func (s *Score) judge(seconds, ready, load float64, known bool, targetPerPod float64) {
+	s.ReplicaSeconds += ready * seconds
+	if !known {
+		return
+	}
+	s.ScoredSeconds += seconds
+	if load > ready*targetPerPod*(1+1e-9) {
+		s.ShortSeconds += seconds
+	}
+}
+
+// ScorecardTotals are a Scorecard's sums, per policy. Actual counts only
+// the steps whose running replicas are known.
 type ScorecardTotals struct {
-	ScoredSeconds float64 `json:"scoredSeconds"`
-	Predictive    Score   `json:"predictive"`
-	Reactive      Score   `json:"reactive"`
+	Predictive, Reactive, Actual Score
 }
 
 // add adds o to t.
 func (t *ScorecardTotals) add(o ScorecardTotals) {
-	t.ScoredSeconds += o.ScoredSeconds
-	t.Predictive.ReplicaSeconds += o.Predictive.ReplicaSeconds
-	t.Predictive.ShortSeconds += o.Predictive.ShortSeconds
-	t.Reactive.ReplicaSeconds += o.Reactive.ReplicaSeconds
-	t.Reactive.ShortSeconds += o.Reactive.ShortSeconds
+	t.Predictive.add(o.Predictive)
+	t.Reactive.add(o.Reactive)
+	t.Actual.add(o.Actual)
 }
 
 // Scorecard judges, as the load arrives, what the predictive plan and the
@@ -53,8 +72,9 @@ func (t *ScorecardTotals) add(o ScorecardTotals) {
 // ready replicas of each policy count replicas × step replica-seconds, and
 // when the load observed at t is above ready × target_per_pod the step
 // counts as short. There is no HPA in between (its tolerance and
-// stabilisation apply to both policies alike). A Scorecard is not safe for
-// concurrent use.
+// stabilisation apply to both policies alike). The replicas that actually
+// ran, when known, are judged the same way, as they were. A Scorecard is
+// not safe for concurrent use.
 type Scorecard struct {
 	step   time.Duration
 	origin time.Time
@@ -105,8 +125,9 @@ func (s *Scorecard) Request(at time.Time, predictive, reactive int) {
 // Judge scores every step after the last one judged up to end, the newest
 // step of the load history, once the requests reach startup steps before
 // it: load returns the load observed at a step (false: none, when only the
-// replica-seconds count), and targetPerPod what one replica serves.
-func (s *Scorecard) Judge(end time.Time, load func(time.Time) (float64, bool), startup int, targetPerPod float64) {
+// replica-seconds count), actual the replicas that ran then (nil or false:
+// unknown, not judged), and targetPerPod what one replica serves.
+func (s *Scorecard) Judge(end time.Time, load, actual func(time.Time) (float64, bool), startup int, targetPerPod float64) {
 	if len(s.requests) == 0 {
 		return
 	}
@@ -125,15 +146,13 @@ func (s *Scorecard) Judge(end time.Time, load func(time.Time) (float64, bool), s
 		at := s.timeOf(k)
 		var t ScorecardTotals
 		seconds := s.step.Seconds()
-		t.Predictive.ReplicaSeconds = float64(pred) * seconds
-		t.Reactive.ReplicaSeconds = float64(react) * seconds
-		if v, ok := load(at); ok && !math.IsNaN(v) {
-			t.ScoredSeconds = seconds
-			if v > float64(pred)*targetPerPod*(1+1e-9) {
-				t.Predictive.ShortSeconds = seconds
-			}
-			if v > float64(react)*targetPerPod*(1+1e-9) {
-				t.Reactive.ShortSeconds = seconds
+		v, known := load(at)
+		known = known && !math.IsNaN(v)
+		t.Predictive.judge(seconds, float64(pred), v, known, targetPerPod)
+		t.Reactive.judge(seconds, float64(react), v, known, targetPerPod)
+		if actual != nil {
+			if n, ok := actual(at); ok && n >= 0 && !math.IsInf(n, 0) {
+				t.Actual.judge(seconds, n, v, known, targetPerPod)
 			}
 		}
 		s.total.add(t)
@@ -155,6 +174,14 @@ func (s *Scorecard) addHour(at time.Time, t ScorecardTotals) {
 		s.hours[i], s.hoursAt[i] = ScorecardTotals{}, h
 	}
 	s.hours[i].add(t)
+}
+
+// Pending returns the time of the first step the next Judge may judge.
+func (s *Scorecard) Pending() time.Time {
+	if s.judged == math.MinInt64 {
+		return s.timeOf(s.first)
+	}
+	return s.timeOf(s.judged + 1)
 }
 
 // Total returns the sums since the start.

@@ -22,7 +22,7 @@ func TestScorecard(t *testing.T) {
 	pred, react := []int{2, 2, 4, 4, 4, 1}, []int{1, 1, 1, 3, 3, 1}
 	loads := map[int64]float64{2: 150, 3: 350, 4: 350, 5: 100} // by minute after t0
 	load := func(at time.Time) (float64, bool) { v, ok := loads[int64(at.Sub(t0)/time.Minute)]; return v, ok }
-	want := ScorecardTotals{ScoredSeconds: 240, Predictive: Score{720, 60}, Reactive: Score{360, 180}}
+	want := ScorecardTotals{Predictive: Score{240, 720, 60}, Reactive: Score{240, 360, 180}}
 	for _, skip := range []int{-1, 4} {
 		s := NewScorecard(time.Minute, time.Time{})
 		for i := range pred {
@@ -31,7 +31,7 @@ func TestScorecard(t *testing.T) {
 			if i != skip {
 				s.Request(at, pred[i], react[i])
 			}
-			s.Judge(t0.Add(time.Duration(i)*time.Minute), load, 2, 100)
+			s.Judge(t0.Add(time.Duration(i)*time.Minute), load, nil, 2, 100)
 		}
 		if got := s.Total(); got != want {
 			t.Errorf("skipping %d: totals %+v, want %+v", skip, got, want)
@@ -52,12 +52,34 @@ func TestScorecardLastDay(t *testing.T) {
 	for i := range 30 {
 		at := t0.Add(time.Duration(i) * time.Hour)
 		s.Request(at, 1, 1)
-		s.Judge(at, none, 1, 100)
+		s.Judge(at, none, nil, 1, 100)
 	}
 	if got := s.LastDay().Predictive.ReplicaSeconds; got != 24*3600 {
 		t.Errorf("last day %v replica-seconds, want 24 × 3600", got)
 	}
-	if got := s.Total(); got.Predictive.ReplicaSeconds != 29*3600 || got.ScoredSeconds != 0 {
+	if got := s.Total(); got.Predictive.ReplicaSeconds != 29*3600 || got.Predictive.ScoredSeconds != 0 {
 		t.Errorf("total %+v, want 29 × 3600 replica-seconds and nothing scored", got)
+	}
+}
+
+// TestScorecardActual: the replicas that ran, known at steps 2, 3 and 5 of
+// TestScorecard's loads (150, 350, 350, 100 at steps 2 to 5): 1, 4, (none),
+// 2 at 100 a pod are judged as they are, with no lead time: short at step 2
+// (150 > 100) only; 1 + 4 + 2 = 7 replicas × 60 = 420 replica-seconds over
+// 180 s judged.
+func TestScorecardActual(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
+	loads := map[int64]float64{2: 150, 3: 350, 4: 350, 5: 100}
+	running := map[int64]float64{2: 1, 3: 4, 5: 2}
+	at := func(m map[int64]float64) func(time.Time) (float64, bool) {
+		return func(x time.Time) (float64, bool) { v, ok := m[int64(x.Sub(t0)/time.Minute)]; return v, ok }
+	}
+	s := NewScorecard(time.Minute, time.Time{})
+	for i := range 6 {
+		s.Request(t0.Add(time.Duration(i)*time.Minute), 2, 1)
+		s.Judge(t0.Add(time.Duration(i)*time.Minute), at(loads), at(running), 2, 100)
+	}
+	if got, want := s.Total().Actual, (Score{180, 420, 60}); got != want {
+		t.Errorf("actual %+v, want %+v", got, want)
 	}
 }

@@ -230,22 +230,22 @@ kedastral_forecast_reactive_floor_replicas{workload="checkout"} 12
 }
 
 // TestCollectorScorecard: the scorecard's sums since the start are
-// counters, by policy.
+// counters, by policy; actual only when the running replicas are read.
 func TestCollectorScorecard(t *testing.T) {
 	s := testSnapshot()
 	s.Scorecard = &forecast.Scorecard{Total: forecast.ScorecardSums{
-		ScoredSeconds: 7200,
-		Predictive:    forecast.PolicyScore{ReplicaSeconds: 36000, ShortSeconds: 60},
-		Reactive:      forecast.PolicyScore{ReplicaSeconds: 28800, ShortSeconds: 900},
+		Predictive: forecast.PolicyScore{ScoredSeconds: 7200, ReplicaSeconds: 36000, ShortSeconds: 60},
+		Reactive:   forecast.PolicyScore{ScoredSeconds: 7200, ReplicaSeconds: 28800, ShortSeconds: 900},
 	}}
 	store := &snapshots{}
 	store.Put(s)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(NewCollector(store, HorizonsKey, nil))
 	want := `
-# HELP kedastral_scorecard_scored_seconds_total Seconds of the steps the scorecard judged with a load observed: the denominator of short_seconds.
+# HELP kedastral_scorecard_scored_seconds_total Seconds of the steps the scorecard judged for the policy with a load observed: the denominator of short_seconds.
 # TYPE kedastral_scorecard_scored_seconds_total counter
-kedastral_scorecard_scored_seconds_total{workload="checkout"} 7200
+kedastral_scorecard_scored_seconds_total{policy="predictive",workload="checkout"} 7200
+kedastral_scorecard_scored_seconds_total{policy="reactive",workload="checkout"} 7200
 # HELP kedastral_scorecard_short_seconds_total Seconds of the steps judged when the policy's ready replicas would have served less than the load observed.
 # TYPE kedastral_scorecard_short_seconds_total counter
 kedastral_scorecard_short_seconds_total{policy="predictive",workload="checkout"} 60

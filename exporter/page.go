@@ -170,29 +170,36 @@ func (p *page) view() pageView {
 
 // scorecardView is the last day of a scorecard, in words.
 type scorecardView struct {
-	Scored                         string
-	PredictiveShort, ReactiveShort string
-	PredictiveHours, ReactiveHours string
+	Scored   string
+	Policies []policyView
 }
 
-// newScorecardView formats the last day of c: the share of the judged time
+// policyView is one column of the scorecard table.
+type policyView struct{ Name, Short, Hours string }
+
+// newScorecardView formats the last day of c: the share of its judged time
 // each policy was short-handed and its replica-hours; nil when c is nil or
 // judged nothing yet.
 func newScorecardView(c *forecast.Scorecard) *scorecardView {
-	if c == nil || c.LastDay.ScoredSeconds == 0 {
+	if c == nil || c.LastDay.Predictive.ScoredSeconds == 0 {
 		return nil
 	}
 	d := c.LastDay
-	short := func(s float64) string {
-		return fmt.Sprintf("%s %% (%s)", formatNumber(100*s/d.ScoredSeconds), model.Duration(time.Duration(s)*time.Second))
+	v := &scorecardView{Scored: model.Duration(time.Duration(d.Predictive.ScoredSeconds) * time.Second).String()}
+	for _, p := range []struct {
+		name string
+		s    *forecast.PolicyScore
+	}{{"predictive", &d.Predictive}, {"reactive", &d.Reactive}, {"actual", d.Actual}} {
+		if p.s == nil || p.s.ScoredSeconds == 0 {
+			continue
+		}
+		v.Policies = append(v.Policies, policyView{
+			Name:  p.name,
+			Short: fmt.Sprintf("%s %% (%s)", formatNumber(100*p.s.ShortSeconds/p.s.ScoredSeconds), model.Duration(time.Duration(p.s.ShortSeconds)*time.Second)),
+			Hours: formatNumber(p.s.ReplicaSeconds / 3600),
+		})
 	}
-	return &scorecardView{
-		Scored:          model.Duration(time.Duration(d.ScoredSeconds) * time.Second).String(),
-		PredictiveShort: short(d.Predictive.ShortSeconds),
-		ReactiveShort:   short(d.Reactive.ShortSeconds),
-		PredictiveHours: formatNumber(d.Predictive.ReplicaSeconds / 3600),
-		ReactiveHours:   formatNumber(d.Reactive.ReplicaSeconds / 3600),
-	}
+	return v
 }
 
 // leadTime formats the lead time a snapshot's plan applied.

@@ -78,9 +78,9 @@ footer ul{list-style:none;display:flex;flex-wrap:wrap;gap:4px 24px;margin:0;padd
 {{template "chart" .Chart}}
 <ul class="legend"><li><i class="observed"></i>observed</li><li><i class="forecast"></i>forecast</li>{{with .Interval}}<li><i class="band"></i>{{.}}</li>{{end}}<li><i class="replicas"></i>replicas (right axis)</li></ul>
 {{with .Scorecard}}<table class="scorecard"><caption>Last 24 h of load ({{.Scored}} judged), pods ready a lead time after they are asked for</caption>
-<tr><th></th><th>predictive</th><th>reactive</th></tr>
-<tr><th>short-handed</th><td>{{.PredictiveShort}}</td><td>{{.ReactiveShort}}</td></tr>
-<tr><th>replica-hours</th><td>{{.PredictiveHours}}</td><td>{{.ReactiveHours}}</td></tr>
+<tr><th></th>{{range .Policies}}<th>{{.Name}}</th>{{end}}</tr>
+<tr><th>short-handed</th>{{range .Policies}}<td>{{.Short}}</td>{{end}}</tr>
+<tr><th>replica-hours</th>{{range .Policies}}<td>{{.Hours}}</td>{{end}}</tr>
 </table>{{end}}
 </section>
 {{end}}</div>{{else}}<p class="empty">No workload has a forecast yet: waiting for the first forecast.</p>

@@ -405,12 +405,15 @@ func TestLeadTimeShown(t *testing.T) {
 // replica-hours.
 func TestScorecardShown(t *testing.T) {
 	c := &forecast.Scorecard{LastDay: forecast.ScorecardSums{
-		ScoredSeconds: 20 * 3600,
-		Predictive:    forecast.PolicyScore{ReplicaSeconds: 100 * 3600, ShortSeconds: 3600},
-		Reactive:      forecast.PolicyScore{ReplicaSeconds: 80 * 3600, ShortSeconds: 3 * 3600},
+		Predictive: forecast.PolicyScore{ScoredSeconds: 20 * 3600, ReplicaSeconds: 100 * 3600, ShortSeconds: 3600},
+		Reactive:   forecast.PolicyScore{ScoredSeconds: 20 * 3600, ReplicaSeconds: 80 * 3600, ShortSeconds: 3 * 3600},
+		// What ran: known for 10 h of it, short-handed 30 min (5 %), 50 replica-hours.
+		Actual: &forecast.PolicyScore{ScoredSeconds: 10 * 3600, ReplicaSeconds: 50 * 3600, ShortSeconds: 1800},
 	}}
-	want := scorecardView{Scored: "20h", PredictiveShort: "5 % (1h)", ReactiveShort: "15 % (3h)", PredictiveHours: "100", ReactiveHours: "80"}
-	if got := newScorecardView(c); got == nil || *got != want {
+	want := scorecardView{Scored: "20h", Policies: []policyView{
+		{"predictive", "5 % (1h)", "100"}, {"reactive", "15 % (3h)", "80"}, {"actual", "5 % (30m)", "50"},
+	}}
+	if got := newScorecardView(c); got == nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("scorecard %+v, want %+v", got, want)
 	}
 	if newScorecardView(&forecast.Scorecard{}) != nil || newScorecardView(nil) != nil {

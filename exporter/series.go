@@ -74,9 +74,9 @@ func Metrics() []Metric {
 		MetricGenerated:           {"kedastral_forecast_generated_timestamp_seconds", "Unix time at which the forecast was made.", byWorkload, true, false},
 		MetricAge:                 {"kedastral_forecast_age_seconds", "Age of the forecast.", byWorkload, false, false},
 		MetricLeadTime:            {"kedastral_forecast_lead_time_seconds", "Lead time the plan applied, for a workload that measures it (lead_time_query): the larger of the configured one and the measured start-up time.", byWorkload, true, false},
-		MetricScoreReplicaSeconds: {"kedastral_scorecard_replica_seconds_total", "Replica-seconds the policy (predictive: the plan; reactive: ceil(observed * headroom / target_per_pod)) would have had ready, pods ready a lead time after they are asked for, over the steps judged.", byPolicy, true, true},
+		MetricScoreReplicaSeconds: {"kedastral_scorecard_replica_seconds_total", "Replica-seconds the policy had ready over the steps judged, pods ready a lead time after they are asked for: predictive the plan, reactive ceil(observed * headroom / target_per_pod), actual the replicas that ran (replicas_query).", byPolicy, true, true},
 		MetricScoreShortSeconds:   {"kedastral_scorecard_short_seconds_total", "Seconds of the steps judged when the policy's ready replicas would have served less than the load observed.", byPolicy, true, true},
-		MetricScoreScoredSeconds:  {"kedastral_scorecard_scored_seconds_total", "Seconds of the steps the scorecard judged with a load observed: the denominator of short_seconds.", byWorkload, true, true},
+		MetricScoreScoredSeconds:  {"kedastral_scorecard_scored_seconds_total", "Seconds of the steps the scorecard judged for the policy with a load observed: the denominator of short_seconds.", byPolicy, true, true},
 		MetricPlanned:             {"kedastral_forecast_planned_replicas", "In shadow mode, the replicas the predictive plan asks for at now + horizon, while the desired replicas are the reactive count; absent in active mode, where the plan is what is served.", byHorizon, true, false},
 	}
 }
@@ -148,11 +148,17 @@ func EachSeries(s forecast.Snapshot, now time.Time, h Horizons, fn func(id Metri
 		fn(MetricLeadTime, s.LeadTimeSeconds, s.Workload)
 	}
 	if c := s.Scorecard; c != nil {
-		fn(MetricScoreReplicaSeconds, c.Total.Predictive.ReplicaSeconds, s.Workload, "predictive")
-		fn(MetricScoreReplicaSeconds, c.Total.Reactive.ReplicaSeconds, s.Workload, "reactive")
-		fn(MetricScoreShortSeconds, c.Total.Predictive.ShortSeconds, s.Workload, "predictive")
-		fn(MetricScoreShortSeconds, c.Total.Reactive.ShortSeconds, s.Workload, "reactive")
-		fn(MetricScoreScoredSeconds, c.Total.ScoredSeconds, s.Workload)
+		policies := []struct {
+			name  string
+			score *forecast.PolicyScore
+		}{{"predictive", &c.Total.Predictive}, {"reactive", &c.Total.Reactive}, {"actual", c.Total.Actual}}
+		for _, p := range policies {
+			if p.score != nil {
+				fn(MetricScoreScoredSeconds, p.score.ScoredSeconds, s.Workload, p.name)
+				fn(MetricScoreReplicaSeconds, p.score.ReplicaSeconds, s.Workload, p.name)
+				fn(MetricScoreShortSeconds, p.score.ShortSeconds, s.Workload, p.name)
+			}
+		}
 	}
 	fn(MetricObserved, s.ObservedValue, s.Workload)
 	fn(MetricGenerated, float64(s.GeneratedAt.UnixNano())/1e9, s.Workload)

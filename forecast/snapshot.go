@@ -102,17 +102,19 @@ type Scorecard struct {
 	LastDay ScorecardSums `json:"lastDay"`
 }
 
-// ScorecardSums are the seconds judged (with a load observed) and each
-// policy's replica-seconds and seconds short-handed over them.
+// ScorecardSums are each policy's score: the plan, the reactive count and,
+// when the workload's running replicas are known (replicas_query), what
+// actually ran.
 type ScorecardSums struct {
-	ScoredSeconds float64     `json:"scoredSeconds"`
-	Predictive    PolicyScore `json:"predictive"`
-	Reactive      PolicyScore `json:"reactive"`
+	Predictive PolicyScore  `json:"predictive"`
+	Reactive   PolicyScore  `json:"reactive"`
+	Actual     *PolicyScore `json:"actual,omitempty"`
 }
 
-// PolicyScore is one policy's replica-seconds ready and seconds when they
-// served less than the load.
+// PolicyScore is one policy's seconds judged (with a load observed),
+// replica-seconds ready, and seconds when they served less than the load.
 type PolicyScore struct {
+	ScoredSeconds  float64 `json:"scoredSeconds"`
 	ReplicaSeconds float64 `json:"replicaSeconds"`
 	ShortSeconds   float64 `json:"shortSeconds"`
 }

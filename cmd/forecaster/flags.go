@@ -130,6 +130,8 @@ func addFlags(app *kingpin.Application) *flags {
 		StringVar(&w.Capacity.LeadTimeQuery)
 	f.workloadFlag(app, "lead-time-quantile", "Quantile of the start-up times --lead-time-query measured over the last day that the plan uses.").
 		Default("0.9").Float64Var(&w.Capacity.LeadTimeQuantile)
+	f.workloadFlag(app, "replicas-query", "PromQL of the replicas of the workload running and ready (kube-state-metrics): the scorecard then judges what actually ran too.").
+		StringVar(&w.Capacity.ReplicasQuery)
 	f.workloadFlag(app, "mode", "active: the scaler serves the plan; shadow: it serves the reactive count, ceil(observed × headroom / target-per-pod), while the plan is published beside it.").
 		Default(d.Mode).EnumVar(&w.Mode, config.Modes()...)
 

@@ -251,15 +251,12 @@ func (r *run) settings() Settings {
 
 // minus returns a − b.
 func minus(a, b forecast.ScorecardSums) forecast.ScorecardSums {
-	return forecast.ScorecardSums{
-		ScoredSeconds: a.ScoredSeconds - b.ScoredSeconds,
-		Predictive: forecast.PolicyScore{
-			ReplicaSeconds: a.Predictive.ReplicaSeconds - b.Predictive.ReplicaSeconds,
-			ShortSeconds:   a.Predictive.ShortSeconds - b.Predictive.ShortSeconds,
-		},
-		Reactive: forecast.PolicyScore{
-			ReplicaSeconds: a.Reactive.ReplicaSeconds - b.Reactive.ReplicaSeconds,
-			ShortSeconds:   a.Reactive.ShortSeconds - b.Reactive.ShortSeconds,
-		},
+	diff := func(a, b forecast.PolicyScore) forecast.PolicyScore {
+		return forecast.PolicyScore{
+			ScoredSeconds:  a.ScoredSeconds - b.ScoredSeconds,
+			ReplicaSeconds: a.ReplicaSeconds - b.ReplicaSeconds,
+			ShortSeconds:   a.ShortSeconds - b.ShortSeconds,
+		}
 	}
+	return forecast.ScorecardSums{Predictive: diff(a.Predictive, b.Predictive), Reactive: diff(a.Reactive, b.Reactive)}
 }

@@ -210,6 +210,11 @@ func (c Workload) Validate() error {
 			return fmt.Errorf("capacity: lead_time_query: %w", err)
 		}
 	}
+	if q := c.Capacity.ReplicasQuery; q != "" {
+		if err := validQuery(q); err != nil {
+			return fmt.Errorf("capacity: replicas_query: %w", err)
+		}
+	}
 	if _, err := capacity.ParseSchedules(c.Schedules, c.Capacity.MinReplicas, c.Capacity.MaxReplicas); err != nil {
 		return fmt.Errorf("schedules: %w", err)
 	}
@@ -282,15 +287,17 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Queries returns every PromQL expression the workloads run: their load
-// queries and their lead time queries, which a push-mode receiver must keep
-// the series of.
+// Queries returns every PromQL expression the workloads run: their load,
+// lead time and replicas queries, which a push-mode receiver must keep the
+// series of.
 func (c *Config) Queries() []string {
 	var queries []string
 	for _, w := range c.Workloads {
 		queries = append(queries, w.Query)
-		if q := w.Capacity.LeadTimeQuery; q != "" {
-			queries = append(queries, q)
+		for _, q := range []string{w.Capacity.LeadTimeQuery, w.Capacity.ReplicasQuery} {
+			if q != "" {
+				queries = append(queries, q)
+			}
 		}
 	}
 	return queries

@@ -53,6 +53,9 @@ type Deps struct {
 	// LeadTime, when set, runs the workload's lead_time_query: the plan
 	// then uses the start-up time it measures (see leadTime).
 	LeadTime forecast.Source
+	// Replicas, when set, runs the workload's replicas_query: the
+	// scorecard then judges what actually ran too.
+	Replicas forecast.Source
 }
 
 // Engine forecasts one workload: each tick reads the history, predicts,
@@ -80,8 +83,10 @@ type Engine struct {
 	schedules *capacity.Schedules
 	// lead is the lead time, measured when the workload has a query.
 	lead leadTime
-	// scorecard judges the plan and the reactive count as the load arrives.
+	// scorecard judges the plan and the reactive count as the load arrives,
+	// and the replicas that ran when replicas is set.
 	scorecard *capacity.Scorecard
+	replicas  runningReplicas
 	deps      Deps
 	logger    *slog.Logger
 	// Per-workload children of the shared metric vectors.
@@ -123,6 +128,7 @@ func New(cfg config.Workload, source forecast.Source, deps Deps) (*Engine, error
 		schedules:      schedules,
 		lead:           leadTime{source: deps.LeadTime, measured: math.NaN()},
 		scorecard:      capacity.NewScorecard(time.Duration(cfg.Step), deps.GridOrigin),
+		replicas:       runningReplicas{source: deps.Replicas},
 		deps:           deps,
 		logger:         deps.Logger.With("component", "engine", "workload", cfg.Name),
 		collectSeconds: deps.Metrics.collectSeconds.WithLabelValues(deps.Adapter),
@@ -214,7 +220,7 @@ func (e *Engine) tick(ctx context.Context) error {
 	windows := e.schedules.Windows(now, now.Add(time.Duration(len(plan.Desired)-1)*step))
 	e.keepToSchedules(&plan, windows, now, step)
 	desired, planned := e.served(plan, obs.value, windows, now, step)
-	card := e.score(plan, obs.value, windows, now, lead)
+	card := e.score(ctx, plan, obs.value, windows, now, lead)
 	e.deps.Store.Put(forecast.Snapshot{
 		Workload:                e.cfg.Name,
 		Metric:                  e.cfg.Metric,

@@ -74,6 +74,9 @@ func (s *Scheduler) Apply(cfgs []config.Workload, connector Connector) error {
 		if q := cfg.Capacity.LeadTimeQuery; q != "" {
 			d.LeadTime = connector.Source(q, logger.With("query", "lead_time"))
 		}
+		if q := cfg.Capacity.ReplicasQuery; q != "" {
+			d.Replicas = connector.Source(q, logger.With("query", "replicas"))
+		}
 		e, err := New(cfg, connector.Source(cfg.Query, logger), d)
 		if err != nil {
 			return err

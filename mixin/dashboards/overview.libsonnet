@@ -89,8 +89,8 @@ local g = import '../lib/dashboard.libsonnet';
 
         g.row('Scorecard: would predictive have been better this week?'),
         g.timeseries('Short-handed over the last 7 days', [
-          g.target('sum by (workload, policy) (increase(kedastral_scorecard_short_seconds_total{%(sel)s}[7d])) / on (workload) group_left () sum by (workload) (increase(kedastral_scorecard_scored_seconds_total{%(sel)s}[7d]))' % v, '{{workload}} {{policy}}'),
-        ], unit='percentunit', min=0, description="Share of the last 7 days' load when the replicas each policy would have had ready served less than the load: predictive (the plan) against reactive (ceil(observed × headroom / target per pod)), pods ready a lead time after they are asked for. Lower is better; in shadow mode too."),
+          g.target('sum by (workload, policy) (increase(kedastral_scorecard_short_seconds_total{%(sel)s}[7d])) / sum by (workload, policy) (increase(kedastral_scorecard_scored_seconds_total{%(sel)s}[7d]))' % v, '{{workload}} {{policy}}'),
+        ], unit='percentunit', min=0, description="Share of the last 7 days' load when the replicas each policy would have had ready served less than the load: predictive (the plan) against reactive (ceil(observed × headroom / target per pod)), pods ready a lead time after they are asked for, and what actually ran when replicas_query is set. Lower is better; in shadow mode too."),
         g.timeseries('Replica-hours over the last 7 days', [
           g.target('sum by (workload, policy) (increase(kedastral_scorecard_replica_seconds_total{%(sel)s}[7d])) / 3600' % v, '{{workload}} {{policy}}'),
         ], min=0, description='What each policy would have run over the last 7 days: the cost of the short-handed time beside it.'),
