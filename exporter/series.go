@@ -122,14 +122,7 @@ func EachSeries(s forecast.Snapshot, now time.Time, h Horizons, fn func(id Metri
 			fn(MetricReplicas, float64(replicas[j]), s.Workload, horizons[j])
 		}
 	}
-	if len(s.PlannedReplicas) > 0 {
-		planned := segmentMax(s.PlannedReplicas, idx)
-		for j, i := range idx {
-			if i < len(s.PlannedReplicas) {
-				fn(MetricPlanned, float64(planned[j]), s.Workload, horizons[j])
-			}
-		}
-	}
+	eachPlanned(s, idx, horizons, fn)
 	if len(s.DesiredReplicas) > 0 {
 		desired := float64(s.DesiredReplicas[0])
 		fn(MetricDesired, desired, s.Workload)
@@ -147,22 +140,42 @@ func EachSeries(s forecast.Snapshot, now time.Time, h Horizons, fn func(id Metri
 	if s.LeadTimeMeasuredSeconds > 0 {
 		fn(MetricLeadTime, s.LeadTimeSeconds, s.Workload)
 	}
-	if c := s.Scorecard; c != nil {
-		policies := []struct {
-			name  string
-			score *forecast.PolicyScore
-		}{{"predictive", &c.Total.Predictive}, {"reactive", &c.Total.Reactive}, {"actual", c.Total.Actual}}
-		for _, p := range policies {
-			if p.score != nil {
-				fn(MetricScoreScoredSeconds, p.score.ScoredSeconds, s.Workload, p.name)
-				fn(MetricScoreReplicaSeconds, p.score.ReplicaSeconds, s.Workload, p.name)
-				fn(MetricScoreShortSeconds, p.score.ShortSeconds, s.Workload, p.name)
-			}
-		}
-	}
+	eachScore(s, fn)
 	fn(MetricObserved, s.ObservedValue, s.Workload)
 	fn(MetricGenerated, float64(s.GeneratedAt.UnixNano())/1e9, s.Workload)
 	fn(MetricAge, s.Age(now).Seconds(), s.Workload)
+}
+
+// eachPlanned calls fn with the shadow plan's counts at the horizons idx.
+func eachPlanned(s forecast.Snapshot, idx []int, horizons []string, fn func(id MetricID, v float64, labelValues ...string)) {
+	if len(s.PlannedReplicas) == 0 {
+		return
+	}
+	planned := segmentMax(s.PlannedReplicas, idx)
+	for j, i := range idx {
+		if i < len(s.PlannedReplicas) {
+			fn(MetricPlanned, float64(planned[j]), s.Workload, horizons[j])
+		}
+	}
+}
+
+// eachScore calls fn with the scorecard's sums, by policy.
+func eachScore(s forecast.Snapshot, fn func(id MetricID, v float64, labelValues ...string)) {
+	c := s.Scorecard
+	if c == nil {
+		return
+	}
+	policies := []struct {
+		name  string
+		score *forecast.PolicyScore
+	}{{"predictive", &c.Total.Predictive}, {"reactive", &c.Total.Reactive}, {"actual", c.Total.Actual}}
+	for _, p := range policies {
+		if p.score != nil {
+			fn(MetricScoreScoredSeconds, p.score.ScoredSeconds, s.Workload, p.name)
+			fn(MetricScoreReplicaSeconds, p.score.ReplicaSeconds, s.Workload, p.name)
+			fn(MetricScoreShortSeconds, p.score.ShortSeconds, s.Workload, p.name)
+		}
+	}
 }
 
 // horizonLabel returns the horizon of value i at step as a Prometheus

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+
 	// The time zones of schedules, also on images without a zoneinfo.
 	_ "time/tzdata"
 

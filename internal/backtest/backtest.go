@@ -188,27 +188,32 @@ func (r *run) replay(ctx context.Context) error {
 			r.failed++
 			continue
 		}
-		t.ok = true
 		if s.Scorecard != nil {
 			if i < r.test {
 				before = s.Scorecard.Total
 			}
 			after = s.Scorecard.Total
 		}
-		t.values, t.lowerValues, t.upperValues = s.Values, s.Lower, s.Upper
-		t.desired, t.observed = s.DesiredReplicas[0], s.ObservedValue
-		t.floorDecided = s.DecidedBy == string(capacity.DecidedByFloor)
-		t.forecast, t.lower, t.upper = s.Values[r.evalK], math.NaN(), math.NaN()
-		if s.Lower != nil {
-			t.lower, t.upper = s.Lower[r.evalK], s.Upper[r.evalK]
-		}
-		r.models[s.Model]++
+		r.record(t, s)
 		if time.Since(progress) > 10*time.Second {
 			progress = time.Now()
 			r.opts.Logger.Info("Replaying", "done", fmt.Sprintf("%.0f%%", 100*float64(i-r.warm)/float64(n-r.warm)))
 		}
 	}
 	return nil
+}
+
+// record keeps what the tick that published s needs to be scored.
+func (r *run) record(t *tick, s forecast.Snapshot) {
+	t.ok = true
+	t.values, t.lowerValues, t.upperValues = s.Values, s.Lower, s.Upper
+	t.desired, t.observed = s.DesiredReplicas[0], s.ObservedValue
+	t.floorDecided = s.DecidedBy == string(capacity.DecidedByFloor)
+	t.forecast, t.lower, t.upper = s.Values[r.evalK], math.NaN(), math.NaN()
+	if s.Lower != nil {
+		t.lower, t.upper = s.Lower[r.evalK], s.Upper[r.evalK]
+	}
+	r.models[s.Model]++
 }
 
 func (r *run) summary() TraceSummary {

@@ -206,19 +206,10 @@ func (e *Engine) tick(ctx context.Context) error {
 	}
 	lower, upper := e.tracker.Interval(values, e.cfg.LowerQuantile, e.cfg.UpperQuantile)
 	e.tracker.Remember(history.Time(len(history.Values)-1+ahead), values)
-	prev := e.previous(ctx, now)
-	lead := e.inUse(ctx, now)
-	e.tuner.SetLeadTime(lead)
-	began := time.Now()
-	e.tuner.Observe(history.End(), history.At)
-	plan, err := e.tuner.Plan(now, capacity.Input{Values: values, Upper: upper, Step: step, Observed: obs.value, Prev: prev})
-	e.deps.Metrics.planSeconds.Observe(time.Since(began).Seconds())
+	plan, windows, lead, err := e.plan(ctx, now, history, capacity.Input{Values: values, Upper: upper, Step: step, Observed: obs.value})
 	if err != nil {
-		e.countError(ComponentCapacity, ReasonPlan)
-		return fmt.Errorf("plan replicas: %w", err)
+		return err
 	}
-	windows := e.schedules.Windows(now, now.Add(time.Duration(len(plan.Desired)-1)*step))
-	e.keepToSchedules(&plan, windows, now, step)
 	desired, planned := e.served(plan, obs.value, windows, now, step)
 	card := e.score(ctx, plan, obs.value, windows, now, lead)
 	e.deps.Store.Put(forecast.Snapshot{
@@ -253,6 +244,26 @@ func (e *Engine) tick(ctx context.Context) error {
 	})
 	e.logger.Debug("Forecast published", "desired_replicas", plan.Desired[0], "decided_by", plan.DecidedBy, "observed", obs.value)
 	return nil
+}
+
+// plan makes the replica plan of the forecast in: with the lead time in
+// use, the tuner's choice, the rate limits from the last plan, held to the
+// bounds of the schedule windows, which it also returns.
+func (e *Engine) plan(ctx context.Context, now time.Time, history forecast.Series, in capacity.Input) (capacity.Plan, []capacity.Window, time.Duration, error) {
+	in.Prev = e.previous(ctx, now)
+	lead := e.inUse(ctx, now)
+	e.tuner.SetLeadTime(lead)
+	began := time.Now()
+	e.tuner.Observe(history.End(), history.At)
+	plan, err := e.tuner.Plan(now, in)
+	e.deps.Metrics.planSeconds.Observe(time.Since(began).Seconds())
+	if err != nil {
+		e.countError(ComponentCapacity, ReasonPlan)
+		return capacity.Plan{}, nil, 0, fmt.Errorf("plan replicas: %w", err)
+	}
+	windows := e.schedules.Windows(now, now.Add(time.Duration(len(plan.Desired)-1)*in.Step))
+	e.keepToSchedules(&plan, windows, now, in.Step)
+	return plan, windows, lead, nil
 }
 
 // served returns the counts the scaler is to serve and, in shadow mode, the

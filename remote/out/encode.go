@@ -62,7 +62,7 @@ func toV2(series []prompb.TimeSeries) *writev2.Request {
 	for i, ts := range series {
 		lset := ts.ToLabels(&b, nil)
 		kind := writev2.Metadata_METRIC_TYPE_GAUGE
-		if strings.HasSuffix(lset.Get(labels.MetricName), "_total") {
+		if strings.HasSuffix(lset.Get(model.MetricNameLabel), "_total") {
 			kind = writev2.Metadata_METRIC_TYPE_COUNTER // the scorecard's
 		}
 		out[i] = writev2.TimeSeries{
