@@ -10,8 +10,11 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// acceptancePolicy is DESIGN.md's capacity acceptance case: TargetPerPod=100,
-// Headroom=1.2, LeadTime=120 s at a 60 s step, so i0 = ceil(120/60) = 2.
+// acceptancePolicy is the capacity planner's acceptance case: prev=5,
+// TargetPerPod=100, Headroom=1.2, LeadTime=120 s at a 60 s step (so
+// i0 = ceil(120/60) = 2) and Values=[400,500,1000] give
+// ceil(max(Values[2:4])/100 × 1.2) = 12 before the rate limits, and
+// ceil(5 × 2) = 10 with up-max-factor 2.
 func acceptancePolicy() Policy {
 	p := DefaultPolicy()
 	p.TargetPerPod = 100

@@ -501,11 +501,19 @@ func TestChartRenders(t *testing.T) {
 				"ServiceAccount": 1, "ScaledObject": 1},
 			check: func(t *testing.T, r rendered) {
 				d := find[*appsv1.Deployment](t, r, "Deployment", "kedastral-scaler")
-				if v := d.Spec.Template.Spec.Volumes; len(v) != 1 || v[0].Secret == nil || v[0].Secret.SecretName != "scaler-tls" {
-					t.Errorf("volumes %+v, want the Secret scaler-tls", v)
+				v := d.Spec.Template.Spec.Volumes
+				if len(v) != 2 || v[0].Secret == nil || v[0].Secret.SecretName != "scaler-tls" || v[1].Secret == nil || v[1].Secret.SecretName != "kedastral-source" {
+					t.Errorf("volumes %+v, want the Secrets scaler-tls and kedastral-source", v)
 				}
-				if _, ok := args(container(t, d.Spec.Template))["--grpc.tls-client-ca-file"]; ok {
+				sc := container(t, d.Spec.Template)
+				if _, ok := args(sc)["--grpc.tls-client-ca-file"]; ok {
 					t.Error("client authentication without clientAuth")
+				}
+				if got := args(sc)["--source.http-config-file"]; !slices.Equal(got, []string{"/etc/kedastral/source/http.yml"}) {
+					t.Errorf("--source.http-config-file %v, want the Secret's http.yml", got)
+				}
+				if m := sc.VolumeMounts; len(m) != 2 || m[1].Name != "source" || m[1].MountPath != "/etc/kedastral/source" {
+					t.Errorf("mounts %+v, want source at /etc/kedastral/source", m)
 				}
 				// In another namespace than the Secrets: the values' own
 				// ClusterTriggerAuthentication, and none of the chart's.

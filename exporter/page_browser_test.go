@@ -120,9 +120,13 @@ func wavySnapshot(name string, interval bool) forecast.Snapshot {
 	return s
 }
 
-// findChromium returns Debian's chromium, or skips the test without one.
+// findChromium returns Debian's chromium, or skips the test without one,
+// and under -short, which leaves out the tests that start processes.
 func findChromium(t *testing.T) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("starts Chromium: not run under -short")
+	}
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
 		return "/usr/bin/chromium"
 	}

@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-// Weights and windows of the baseline model (DESIGN.md, "Baseline model").
+// Weights and windows of the baseline model: EMAs over 5 and 30 minutes
+// (α = 2/(N+1), N = window/step points), blended 0.7/0.3, then 0.8/0.2 with
+// the mean of the same hour of the day where a day of history exists.
 const (
 	baselineShortWindow = 5 * time.Minute
 	baselineLongWindow  = 30 * time.Minute

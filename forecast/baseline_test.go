@@ -11,7 +11,7 @@ import (
 
 var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
 
-// TestBaselineAcceptance is DESIGN.md's baseline acceptance case: a series
+// TestBaselineAcceptance is the baseline model's acceptance case: a series
 // rising steadily from 100 to 200 over 30 minutes gives predictions that never
 // decrease and stay within [last, last × 1.5].
 func TestBaselineAcceptance(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -18,12 +19,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/google/go-jsonnet"
 	"github.com/google/go-jsonnet/formatter"
 	"github.com/google/go-jsonnet/linter"
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/rulefmt"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/HatiCode/kedastral/internal/proctest"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // TestGeneratedUpToDate renders the mixin and compares it with the
@@ -405,7 +405,7 @@ func scrapeBinaries(t *testing.T) []string {
 		"--workload=w", "--query=vector(100)", "--interval=1s", "--step=1s", "--window=20s", "--horizon=10s",
 	}, nil)
 	fcURL := "http://" + fcAddr
-	waitFor(t, "a forecast", func() bool {
+	testutil.WaitFor(t, time.Minute, "a forecast", func() bool {
 		resp, err := http.Get(fcURL + "/forecast/current?workload=w")
 		if err != nil {
 			return false
@@ -414,11 +414,8 @@ func scrapeBinaries(t *testing.T) []string {
 		return resp.StatusCode == http.StatusOK
 	})
 	// One remote write into the receiver, so that its request counter exists.
-	req, _ := http.NewRequest(http.MethodPost, fcURL+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, nil)))
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("Content-Encoding", "snappy")
-	if resp, err := http.DefaultClient.Do(req); err == nil {
-		resp.Body.Close()
+	if code := testutil.PushV1(t, fcURL+"/api/v1/write"); code != http.StatusNoContent {
+		t.Fatalf("an empty remote write to the receiver: %d, want 204", code)
 	}
 	grpcAddr, scWeb := prometheustest.FreeAddr(t), prometheustest.FreeAddr(t)
 	// The second forecaster answers 500: the source error counter exists
@@ -437,7 +434,7 @@ func scrapeBinaries(t *testing.T) []string {
 	}
 	defer conn.Close()
 	client := externalscaler.NewExternalScalerClient(conn)
-	waitFor(t, "the scaler", func() bool {
+	testutil.WaitFor(t, time.Minute, "the scaler", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_, err := client.GetMetrics(ctx, &externalscaler.GetMetricsRequest{ScaledObjectRef: &externalscaler.ScaledObjectRef{ScalerMetadata: map[string]string{"workload": "w"}}})
@@ -445,14 +442,15 @@ func scrapeBinaries(t *testing.T) []string {
 	})
 	// The forecaster's accuracy and remote-write counters appear after a few
 	// ticks.
-	waitFor(t, "the forecaster's series", func() bool {
+	testutil.WaitFor(t, time.Minute, "the forecaster's series", func() bool {
 		names := scrape(t, fcURL)
 		return slices.Contains(names, "kedastral_forecast_error_ratio") && slices.Contains(names, "kedastral_remote_write_samples_sent_total")
 	})
 	return append(scrape(t, fcURL), scrape(t, "http://"+scWeb)...)
 }
 
-// scrape returns the metric names base/metrics exposes.
+// scrape returns the metric names base/metrics exposes, none while it does
+// not answer.
 func scrape(t *testing.T, base string) []string {
 	t.Helper()
 	resp, err := http.Get(base + "/metrics")
@@ -460,11 +458,11 @@ func scrape(t *testing.T, base string) []string {
 		return nil
 	}
 	defer resp.Body.Close()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return nil
 	}
+	families := testutil.ParseText(t, body)
 	var names []string
 	for name, f := range families {
 		if len(f.GetMetric()) == 0 {
@@ -477,15 +475,4 @@ func scrape(t *testing.T, base string) []string {
 		}
 	}
 	return names
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

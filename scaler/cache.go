@@ -30,6 +30,9 @@ type CacheOptions struct {
 	// Age, when set, receives the age of each workload's cached plan at
 	// every refresh.
 	Age *prometheus.GaugeVec
+	// Forget, when set, is called with each workload the cache forgets,
+	// so that its series go with it.
+	Forget func(workload string)
 }
 
 // ErrTooManyWorkloads is returned when the cache already tracks
@@ -45,7 +48,10 @@ type Cache struct {
 
 	mu      sync.Mutex
 	ctx     context.Context
+	stopped bool
 	entries map[string]*entry
+	// running counts the refreshing goroutines, which Run waits for.
+	running sync.WaitGroup
 }
 
 // entry is one workload's cached plan.
@@ -67,15 +73,29 @@ func NewCache(source Source, opts CacheOptions) *Cache {
 	return &Cache{source: source, opts: opts, entries: map[string]*entry{}}
 }
 
-// Run refreshes the cached workloads until ctx is done.
+// Run refreshes the cached workloads until ctx is done, and returns once
+// every refreshing goroutine it started has ended.
 func (c *Cache) Run(ctx context.Context) {
 	c.mu.Lock()
 	c.ctx = ctx
 	for name, e := range c.entries {
-		go c.refresh(ctx, name, e)
+		c.start(name, e)
 	}
 	c.mu.Unlock()
 	<-ctx.Done()
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	c.running.Wait()
+}
+
+// start refreshes workload in a goroutine of its own while Run runs; c.mu
+// is held.
+func (c *Cache) start(workload string, e *entry) {
+	if c.ctx == nil || c.stopped {
+		return
+	}
+	c.running.Go(func() { c.refresh(c.ctx, workload, e) })
 }
 
 // Get returns the cached plan of workload, and false when there is none
@@ -133,9 +153,7 @@ func (c *Cache) entry(workload string) (*entry, error) {
 	e := &entry{loaded: make(chan struct{})}
 	e.lastUsed.Store(c.opts.Now().UnixNano())
 	c.entries[workload] = e
-	if c.ctx != nil {
-		go c.refresh(c.ctx, workload, e)
-	}
+	c.start(workload, e)
 	return e, nil
 }
 
@@ -176,13 +194,21 @@ func (c *Cache) refresh(ctx context.Context, workload string, e *entry) {
 		case <-time.After(c.opts.Refresh):
 		}
 		if idle := c.opts.Now().Sub(time.Unix(0, e.lastUsed.Load())); idle > c.opts.Idle {
-			c.mu.Lock()
-			delete(c.entries, workload)
-			c.mu.Unlock()
-			if c.opts.Age != nil {
-				c.opts.Age.DeleteLabelValues(workload)
-			}
+			c.forget(workload)
 			return
 		}
+	}
+}
+
+// forget drops workload from the cache, and its series with it.
+func (c *Cache) forget(workload string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, workload)
+	if c.opts.Age != nil {
+		c.opts.Age.DeleteLabelValues(workload)
+	}
+	if c.opts.Forget != nil {
+		c.opts.Forget(workload)
 	}
 }

@@ -2,13 +2,17 @@ package scaler
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // newTestCache returns a running Cache over the forecaster f, refreshing
@@ -115,7 +119,7 @@ func TestCacheIdle(t *testing.T) {
 	clock.Set(start)
 	c, reg := newTestCache(t, f, time.Hour, clock.Now)
 	ages := func() map[string]float64 {
-		return counterValues(t, reg, "kedastral_scaler_forecast_age_seconds", "workload")
+		return testutil.Gather(t, reg).Values(t, "kedastral_scaler_forecast_age_seconds", "workload")
 	}
 
 	// Both asked for at start.
@@ -130,7 +134,7 @@ func TestCacheIdle(t *testing.T) {
 kedastral_scaler_forecast_age_seconds{workload="busy"} 30
 kedastral_scaler_forecast_age_seconds{workload="idle"} 30
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "kedastral_scaler_forecast_age_seconds"); err != nil {
+	if err := promtest.GatherAndCompare(reg, strings.NewReader(want), "kedastral_scaler_forecast_age_seconds"); err != nil {
 		t.Error(err)
 	}
 
@@ -140,7 +144,7 @@ kedastral_scaler_forecast_age_seconds{workload="idle"} 30
 	c.Get("busy")
 	// At start+80m "idle" has been idle for 80m > 1h; "busy" for 50m.
 	clock.Set(start.Add(80 * time.Minute))
-	waitFor(t, "the idle workload dropped", func() bool {
+	testutil.WaitFor(t, waitTimeout, "the idle workload dropped", func() bool {
 		_, ok := ages()["idle"]
 		return !ok
 	})
@@ -166,5 +170,80 @@ kedastral_scaler_forecast_age_seconds{workload="idle"} 30
 	}
 	if n := f.count("idle"); n <= idleReads {
 		t.Errorf("idle workload not read again (%d reads)", n)
+	}
+}
+
+// slowSource answers only once its read is cancelled, and then takes a
+// moment more, as a read caught in a slow TCP close does.
+type slowSource struct {
+	started, ended atomic.Int32
+}
+
+func (s *slowSource) Fetch(ctx context.Context, _ string) (Plan, error) {
+	s.started.Add(1)
+	defer s.ended.Add(1)
+	<-ctx.Done()
+	time.Sleep(20 * time.Millisecond)
+	return Plan{}, ctx.Err()
+}
+
+// TestCacheRunWaits: Run returns only once every read it started has
+// ended, those of workloads tracked before Run and after alike.
+func TestCacheRunWaits(t *testing.T) {
+	source := &slowSource{}
+	c := NewCache(source, CacheOptions{Refresh: time.Hour, Timeout: time.Hour, Idle: time.Hour})
+	c.Get("before")
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		c.Run(ctx)
+	}()
+	for i := range 5 {
+		c.Get(fmt.Sprint("after-", i))
+	}
+	testutil.WaitFor(t, waitTimeout, "six reads started", func() bool { return source.started.Load() == 6 })
+	cancel()
+	<-ran
+	// 6 reads started, each ends 20 ms after the cancel: all 6 before Run
+	// returned.
+	if n := source.ended.Load(); n != 6 {
+		t.Errorf("%d of 6 reads ended when Run returned", n)
+	}
+	// A workload asked for after Run returned starts no read.
+	c.Get("late")
+	time.Sleep(10 * time.Millisecond)
+	if n := source.started.Load(); n != 6 {
+		t.Errorf("%d reads started, want 6: none after Run", n)
+	}
+}
+
+// TestForgottenWorkloadSeries: once a workload is forgotten (nobody asked
+// for it for Idle), its kedastral_scaler_returned_replicas and
+// kedastral_scaler_forecast_age_seconds go with it.
+func TestForgottenWorkloadSeries(t *testing.T) {
+	f := newFakeForecaster(t)
+	f.set("checkout", fresh(t, "checkout", time.Now(), 6, 6, 6))
+	f.set("cart", fresh(t, "cart", time.Now(), 2, 2, 2))
+	h := startScaler(t, []string{f.URL()}, harnessOptions{idle: 300 * time.Millisecond})
+	waitLoaded(t, h.cache, "checkout")
+	waitLoaded(t, h.cache, "cart")
+	if got := h.getMetrics(t, workloadMD("checkout")); got != 6 {
+		t.Fatalf("GetMetrics = %d, want 6", got)
+	}
+	series := func(name string) map[string]float64 { return testutil.Gather(t, h.reg).Values(t, name, "workload") }
+	if got := series("kedastral_scaler_returned_replicas"); got["checkout"] != 6 {
+		t.Fatalf("returned replicas %v, want checkout 6", got)
+	}
+	// cart is asked for all along; checkout no more.
+	testutil.WaitFor(t, waitTimeout, "checkout forgotten", func() bool {
+		h.getMetrics(t, workloadMD("cart"))
+		return h.cache.Tracked() == 1
+	})
+	for _, name := range []string{"kedastral_scaler_returned_replicas", "kedastral_scaler_forecast_age_seconds"} {
+		got := series(name)
+		if _, ok := got["checkout"]; ok || len(got) != 1 {
+			t.Errorf("%s %v, want cart's series alone", name, got)
+		}
 	}
 }

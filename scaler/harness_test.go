@@ -268,6 +268,7 @@ func startScalerWith(tb testing.TB, source Source, reg *prometheus.Registry, met
 	}
 	cache := NewCache(source, CacheOptions{
 		Refresh: o.refresh, Timeout: o.timeout, Idle: o.idle, Age: metrics.CacheAge, MaxWorkloads: o.maxWorkloads,
+		Forget: metrics.Forget,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan struct{})
@@ -385,32 +386,14 @@ func (h *harness) isActive(tb testing.TB, md map[string]string) bool {
 	return resp.GetResult()
 }
 
-// counterValues returns the values of the counter or gauge name by the
-// value of the label.
-func counterValues(tb testing.TB, g prometheus.Gatherer, name, label string) map[string]float64 {
-	tb.Helper()
-	mfs, err := g.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			key := ""
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label {
-					key = l.GetValue()
-				}
-			}
-			if c := m.GetCounter(); c != nil {
-				out[key] += c.GetValue()
-			} else {
-				out[key] += m.GetGauge().GetValue()
-			}
+// nonZero returns how many of counts are not 0: the source errors are
+// there, at 0, for every reason from the start.
+func nonZero(counts map[string]float64) int {
+	n := 0
+	for _, v := range counts {
+		if v != 0 {
+			n++
 		}
 	}
-	return out
+	return n
 }

@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 	"github.com/HatiCode/kedastral/remote/out"
 )
 
@@ -53,9 +54,9 @@ func remoteWrite(t *testing.T, rawURL, replica string, snaps ...forecast.Snapsho
 	}
 	cancel() // Run flushes the queue, then returns
 	<-done
-	sent := counterValues(t, reg, "kedastral_remote_write_samples_sent_total", "url")[cfg.URL.Redacted()]
-	failed := counterValues(t, reg, "kedastral_remote_write_samples_failed_total", "url")[cfg.URL.Redacted()]
-	dropped := counterValues(t, reg, "kedastral_remote_write_samples_dropped_total", "url")[cfg.URL.Redacted()]
+	sent := testutil.Gather(t, reg).Values(t, "kedastral_remote_write_samples_sent_total", "url")[cfg.URL.Redacted()]
+	failed := testutil.Gather(t, reg).Values(t, "kedastral_remote_write_samples_failed_total", "url")[cfg.URL.Redacted()]
+	dropped := testutil.Gather(t, reg).Values(t, "kedastral_remote_write_samples_dropped_total", "url")[cfg.URL.Redacted()]
 	if sent == 0 || failed != 0 || dropped != 0 {
 		t.Fatalf("remote write of replica %s: %v sent, %v failed, %v dropped", replica, sent, failed, dropped)
 	}
@@ -133,7 +134,7 @@ func TestPrometheusSource(t *testing.T) {
 			}
 		})
 	}
-	if errs := counterValues(t, reg, "kedastral_scaler_source_errors_total", "reason"); len(errs) != 0 {
+	if errs := testutil.Gather(t, reg).Values(t, "kedastral_scaler_source_errors_total", "reason"); nonZero(errs) != 0 {
 		t.Errorf("source errors %v, want none", errs)
 	}
 
@@ -174,7 +175,7 @@ func TestPrometheusDown(t *testing.T) {
 	if err == nil || errors.Is(err, ErrNotFound) {
 		t.Fatalf("Fetch from nowhere: %v, want a query error", err)
 	}
-	if got := testutil.ToFloat64(metrics.SourceErrors.WithLabelValues("prometheus", "query")); got != 1 {
+	if got := promtest.ToFloat64(metrics.SourceErrors.WithLabelValues("prometheus", "query")); got != 1 {
 		t.Errorf("source errors{prometheus,query} = %v, want 1", got)
 	}
 }
@@ -322,13 +323,13 @@ func TestPrometheusAnswers(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, err := src.Fetch(callCtx(t), "checkout")
-			errs := counterValues(t, reg, "kedastral_scaler_source_errors_total", "reason")
+			errs := testutil.Gather(t, reg).Values(t, "kedastral_scaler_source_errors_total", "reason")
 			switch {
 			case tc.reason != "":
 				if err == nil || errors.Is(err, ErrNotFound) {
 					t.Fatalf("Fetch = %+v, %v; want an error counted as %q", got, err, tc.reason)
 				}
-				if len(errs) != 1 || errs[tc.reason] != 1 {
+				if nonZero(errs) != 1 || errs[tc.reason] != 1 {
 					t.Errorf("source errors %v, want %s: 1", errs, tc.reason)
 				}
 			case tc.wantErr != nil:
@@ -345,10 +346,10 @@ func TestPrometheusAnswers(t *testing.T) {
 			}
 			switch {
 			case tc.counted != "":
-				if len(errs) != 1 || errs[tc.counted] != 1 {
+				if nonZero(errs) != 1 || errs[tc.counted] != 1 {
 					t.Errorf("source errors %v, want %s: 1", errs, tc.counted)
 				}
-			case tc.reason == "" && len(errs) != 0:
+			case tc.reason == "" && nonZero(errs) != 0:
 				t.Errorf("source errors %v, want none", errs)
 			}
 		})

@@ -16,8 +16,8 @@ import (
 // value is the replica count.
 const MetricName = "desired_replicas"
 
-// Reasons of kedastral_scaler_snapshot_stale_total{reason}: why an answer
-// was not the fresh plan's desired replicas.
+// Reasons of kedastral_scaler_fallbacks_total{reason}: why an answer was
+// not the fresh plan's desired replicas.
 const (
 	// fallbackStale: the plan is older than staleAfter; the answer is its
 	// count for now.
@@ -31,12 +31,16 @@ const (
 
 // Metrics are the scaler's own series.
 type Metrics struct {
-	requests     *prometheus.CounterVec
-	stale        *prometheus.CounterVec
-	returned     *prometheus.GaugeVec
-	SourceErrors *prometheus.CounterVec
-	CacheAge     *prometheus.GaugeVec
-	refused      prometheus.Counter
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+	fallbacks *prometheus.CounterVec
+	// staleDeprecated is kedastral_scaler_snapshot_stale_total, the old
+	// name of fallbacks, kept for one release.
+	staleDeprecated *prometheus.CounterVec
+	returned        *prometheus.GaugeVec
+	SourceErrors    *prometheus.CounterVec
+	CacheAge        *prometheus.GaugeVec
+	refused         prometheus.Counter
 }
 
 // NewMetrics registers the scaler's metrics with reg.
@@ -47,9 +51,21 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kedastral_scaler_requests_total",
 			Help: "gRPC calls answered, by method and status code.",
 		}, []string{"method", "status"}),
-		stale: f.NewCounterVec(prometheus.CounterOpts{
-			Name: "kedastral_scaler_snapshot_stale_total",
+		durations: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "kedastral_scaler_request_duration_seconds",
+			Help:    "Time to answer a unary gRPC call (not StreamIsActive, which lasts as long as KEDA holds it), by method.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+			// Native buckets too, for a Prometheus that scrapes them.
+			NativeHistogramBucketFactor:    1.1,
+			NativeHistogramMaxBucketNumber: 100,
+		}, []string{"method"}),
+		fallbacks: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "kedastral_scaler_fallbacks_total",
 			Help: "Answers not made from a fresh plan, by reason: stale (older than stale-after: its count for now), expired (past its horizon: defaultMin), missing (no plan: defaultMin).",
+		}, []string{"reason"}),
+		staleDeprecated: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "kedastral_scaler_snapshot_stale_total",
+			Help: "Deprecated: the same count as kedastral_scaler_fallbacks_total, under its old name; to be removed in the next release.",
 		}, []string{"reason"}),
 		returned: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "kedastral_scaler_returned_replicas",
@@ -69,9 +85,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	for _, r := range []string{fallbackStale, fallbackExpired, fallbackMissing} {
-		m.stale.WithLabelValues(r)
+		m.fallbacks.WithLabelValues(r)
+		m.staleDeprecated.WithLabelValues(r)
 	}
 	return m
+}
+
+// Forget deletes kedastral_scaler_returned_replicas of a workload the
+// scaler no longer tracks (the cache deletes its age).
+func (m *Metrics) Forget(workload string) {
+	m.returned.DeleteLabelValues(workload)
 }
 
 // Server is KEDA's externalscaler.ExternalScaler over a Cache.
@@ -120,10 +143,11 @@ func (s *Server) decide(md Metadata) answer {
 	return answer{replicas: md.DefaultMin, fallback: fallbackExpired}
 }
 
-// count records a fallback answer in kedastral_scaler_snapshot_stale_total.
+// count records a fallback answer in kedastral_scaler_fallbacks_total.
 func (s *Server) count(a answer) answer {
 	if a.fallback != "" {
-		s.metrics.stale.WithLabelValues(a.fallback).Inc()
+		s.metrics.fallbacks.WithLabelValues(a.fallback).Inc()
+		s.metrics.staleDeprecated.WithLabelValues(a.fallback).Inc()
 	}
 	return a
 }
@@ -208,10 +232,14 @@ func (s *Server) GetMetrics(_ context.Context, req *externalscaler.GetMetricsReq
 	}}, nil
 }
 
-// UnaryInterceptor counts unary calls in kedastral_scaler_requests_total.
+// UnaryInterceptor counts unary calls in kedastral_scaler_requests_total
+// and times them in kedastral_scaler_request_duration_seconds.
 func (m *Metrics) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	start := time.Now()
 	resp, err := handler(ctx, req)
-	m.requests.WithLabelValues(methodName(info.FullMethod), status.Code(err).String()).Inc()
+	method := methodName(info.FullMethod)
+	m.durations.WithLabelValues(method).Observe(time.Since(start).Seconds())
+	m.requests.WithLabelValues(method, status.Code(err).String()).Inc()
 	return resp, err
 }
 

@@ -75,7 +75,8 @@ func BenchmarkGetMetrics(b *testing.B) {
 }
 
 // BenchmarkGetMetricsInProcess is the server's own work, without gRPC or
-// the network: DESIGN.md's budget is p95 < 20 ms excluding the network.
+// the network: GetMetrics must answer within p95 < 20 ms excluding the
+// network.
 func BenchmarkGetMetricsInProcess(b *testing.B) {
 	f := newFakeForecaster(b)
 	f.set("checkout", fresh(b, "checkout", time.Now(), 8))

@@ -7,15 +7,19 @@ import (
 	"time"
 
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // t0 is the scaler's "now" in the tests with a stopped clock.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// TestGetMetrics is DESIGN.md's acceptance case and its edges: KEDA's
+// TestGetMetrics is the scaler's acceptance case (a fresh snapshot with
+// desired[0]=8 returns 8; a missing one, or a stale one past its horizon,
+// returns --default-min) and its edges: KEDA's
 // GetMetrics and IsActive over gRPC, from a forecaster's /forecast/current,
 // with the scaler's clock stopped at t0 and --default-min=2
 // --stale-after=2m.
@@ -30,7 +34,7 @@ func TestGetMetrics(t *testing.T) {
 		md       map[string]string
 		want     int64
 		active   bool
-		// The counts of kedastral_scaler_snapshot_stale_total by reason
+		// The counts of kedastral_scaler_fallbacks_total by reason
 		// after one GetMetrics and one IsActive.
 		stale, expired, missing int
 	}{
@@ -120,14 +124,19 @@ func TestGetMetrics(t *testing.T) {
 # HELP kedastral_scaler_returned_replicas Replicas last returned to KEDA for the workload.
 # TYPE kedastral_scaler_returned_replicas gauge
 kedastral_scaler_returned_replicas{workload="checkout"} %d
-# HELP kedastral_scaler_snapshot_stale_total Answers not made from a fresh plan, by reason: stale (older than stale-after: its count for now), expired (past its horizon: defaultMin), missing (no plan: defaultMin).
+# HELP kedastral_scaler_fallbacks_total Answers not made from a fresh plan, by reason: stale (older than stale-after: its count for now), expired (past its horizon: defaultMin), missing (no plan: defaultMin).
+# TYPE kedastral_scaler_fallbacks_total counter
+kedastral_scaler_fallbacks_total{reason="expired"} %[2]d
+kedastral_scaler_fallbacks_total{reason="missing"} %[3]d
+kedastral_scaler_fallbacks_total{reason="stale"} %[4]d
+# HELP kedastral_scaler_snapshot_stale_total Deprecated: the same count as kedastral_scaler_fallbacks_total, under its old name; to be removed in the next release.
 # TYPE kedastral_scaler_snapshot_stale_total counter
-kedastral_scaler_snapshot_stale_total{reason="expired"} %d
-kedastral_scaler_snapshot_stale_total{reason="missing"} %d
-kedastral_scaler_snapshot_stale_total{reason="stale"} %d
+kedastral_scaler_snapshot_stale_total{reason="expired"} %[2]d
+kedastral_scaler_snapshot_stale_total{reason="missing"} %[3]d
+kedastral_scaler_snapshot_stale_total{reason="stale"} %[4]d
 `, tc.want, tc.expired, tc.missing, tc.stale)
-			if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want),
-				"kedastral_scaler_returned_replicas", "kedastral_scaler_snapshot_stale_total"); err != nil {
+			if err := promtest.GatherAndCompare(h.reg, strings.NewReader(want), "kedastral_scaler_returned_replicas",
+				"kedastral_scaler_fallbacks_total", "kedastral_scaler_snapshot_stale_total"); err != nil {
 				t.Error(err)
 			}
 		})
@@ -184,7 +193,7 @@ func TestMaxWorkloads(t *testing.T) {
 			t.Errorf("%s of a third workload: %v; want RESOURCE_EXHAUSTED naming --max-workloads", name, err)
 		}
 	}
-	if got := counterValues(t, h.reg, "kedastral_scaler_workloads_refused_total", "")[""]; got != 3 {
+	if got := testutil.Gather(t, h.reg).Value(t, "kedastral_scaler_workloads_refused_total", nil); got != 3 {
 		t.Errorf("kedastral_scaler_workloads_refused_total = %v, want 3", got)
 	}
 	if n := h.cache.Tracked(); n != 2 {
@@ -369,7 +378,7 @@ func TestMalformedSnapshots(t *testing.T) {
 				}
 			}
 
-			errs := counterValues(t, h.reg, "kedastral_scaler_source_errors_total", "reason")
+			errs := testutil.Gather(t, h.reg).Values(t, "kedastral_scaler_source_errors_total", "reason")
 			if errs[tc.reason] < 2 {
 				// At least the first read of "never" and one read of "good".
 				t.Errorf("source errors{reason=%q} = %v, want 2 or more", tc.reason, errs[tc.reason])
@@ -379,12 +388,12 @@ func TestMalformedSnapshots(t *testing.T) {
 					t.Errorf("source errors{reason=%q} = %v, want 0: only %q happened", reason, v, tc.reason)
 				}
 			}
-			if sources := counterValues(t, h.reg, "kedastral_scaler_source_errors_total", "source"); len(sources) != 1 || sources["forecaster"] == 0 {
+			if sources := testutil.Gather(t, h.reg).Values(t, "kedastral_scaler_source_errors_total", "source"); nonZero(sources) != 1 || sources["forecaster"] == 0 {
 				t.Errorf("source errors by source: %v, want forecaster only", sources)
 			}
 			// "never": GetMetrics and IsActive, missing; "good": two stale
 			// answers, then one past the horizon.
-			fallbacks := counterValues(t, h.reg, "kedastral_scaler_snapshot_stale_total", "reason")
+			fallbacks := testutil.Gather(t, h.reg).Values(t, "kedastral_scaler_fallbacks_total", "reason")
 			if fallbacks["missing"] != 2 || fallbacks["stale"] != 2 || fallbacks["expired"] != 1 {
 				t.Errorf("fallbacks %v, want missing 2, stale 2 and expired 1", fallbacks)
 			}
@@ -411,10 +420,10 @@ func TestWorkloadRemoved(t *testing.T) {
 	if got := h.getMetrics(t, workloadMD("checkout")); got != 2 {
 		t.Errorf("after the plan's horizon: GetMetrics = %d, want defaultMin 2", got)
 	}
-	if errs := counterValues(t, h.reg, "kedastral_scaler_source_errors_total", "reason"); len(errs) != 0 {
+	if errs := testutil.Gather(t, h.reg).Values(t, "kedastral_scaler_source_errors_total", "reason"); nonZero(errs) != 0 {
 		t.Errorf("source errors %v, want none: a 404 is an answer", errs)
 	}
-	if got := testutil.ToFloat64(h.metrics.stale.WithLabelValues("expired")); got != 1 {
+	if got := promtest.ToFloat64(h.metrics.fallbacks.WithLabelValues("expired")); got != 1 {
 		t.Errorf("expired fallbacks %v, want 1", got)
 	}
 }
@@ -448,7 +457,7 @@ func TestSeveralForecasters(t *testing.T) {
 	if got := h.getMetrics(t, md); got != 7 {
 		t.Errorf("a down: GetMetrics = %d, want b's 7", got)
 	}
-	if got := testutil.ToFloat64(h.metrics.SourceErrors.WithLabelValues("forecaster", "unavailable")); got < 1 {
+	if got := promtest.ToFloat64(h.metrics.SourceErrors.WithLabelValues("forecaster", "unavailable")); got < 1 {
 		t.Errorf("source errors{unavailable} = %v, want a's failures counted", got)
 	}
 	// A workload nobody has (b answers 404, a is down): defaultMin.
@@ -460,8 +469,8 @@ func TestSeveralForecasters(t *testing.T) {
 	// went down (2 at most) and a whole failed read (2) are in the cache.
 	b.srv.Close()
 	c := h.metrics.SourceErrors.WithLabelValues("forecaster", "unavailable")
-	before := testutil.ToFloat64(c)
-	waitFor(t, "three more failed reads", func() bool { return testutil.ToFloat64(c) >= before+6 })
+	before := promtest.ToFloat64(c)
+	testutil.WaitFor(t, waitTimeout, "three more failed reads", func() bool { return promtest.ToFloat64(c) >= before+6 })
 	if got := h.getMetrics(t, md); got != 7 {
 		t.Errorf("both down: GetMetrics = %d, want the last plan, 7", got)
 	}
@@ -486,18 +495,6 @@ func TestShardOwnerDown(t *testing.T) {
 	other.refreshed(t, "checkout", other.count("checkout"))
 	if got := h.getMetrics(t, workloadMD("checkout")); got != 6 {
 		t.Errorf("owner down: GetMetrics = %d, want the last plan, 6, until it is stale", got)
-	}
-}
-
-// waitFor polls cond until it holds, for at most waitTimeout.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -605,10 +602,10 @@ kedastral_scaler_requests_total{method="GetMetrics",status="OK"} 2
 kedastral_scaler_requests_total{method="IsActive",status="OK"} 1
 kedastral_scaler_requests_total{method="StreamIsActive",status="InvalidArgument"} 1
 `
-	if err := testutil.GatherAndCompare(h.reg, strings.NewReader(want), "kedastral_scaler_requests_total"); err != nil {
+	if err := promtest.GatherAndCompare(h.reg, strings.NewReader(want), "kedastral_scaler_requests_total"); err != nil {
 		t.Error(err)
 	}
-	if problems, err := testutil.GatherAndLint(h.reg); err != nil || len(problems) != 0 {
+	if problems, err := promtest.GatherAndLint(h.reg); err != nil || len(problems) != 0 {
 		t.Errorf("metric lint: %v %v", problems, err)
 	}
 }

@@ -78,6 +78,9 @@ func NewForecasters(urls []string, client *http.Client, errors *prometheus.Count
 	if len(urls) == 0 {
 		return nil, fmt.Errorf("no forecaster url")
 	}
+	for _, r := range []string{reasonUnavailable, reasonStatus, reasonBadBody, reasonInvalid} {
+		errors.WithLabelValues("forecaster", r) // each reason at 0 from the start
+	}
 	return &Forecasters{urls: urls, client: client, errors: errors}, nil
 }
 
@@ -217,6 +220,9 @@ func NewPrometheus(address string, client *http.Client, errors *prometheus.Count
 	c, err := api.NewClient(api.Config{Address: address, Client: client})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %q: %w", address, err)
+	}
+	for _, r := range []string{reasonQuery, reasonBadBody, reasonInvalid} {
+		errors.WithLabelValues("prometheus", r) // each reason at 0 from the start
 	}
 	return &Prometheus{api: v1.NewAPI(c), errors: errors}, nil
 }

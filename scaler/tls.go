@@ -3,133 +3,160 @@ package scaler
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
-	"time"
+
+	"github.com/prometheus/exporter-toolkit/web"
+	"go.yaml.in/yaml/v2"
 )
 
-// TLSFiles is the gRPC server's TLS configuration read from PEM files, read
-// again when a file changes: a certificate renewed on disk (by
-// cert-manager, into a mounted Secret) is served from the next TLS
-// handshake, without a restart. A file that cannot be read, or a pair that
-// does not match, keeps the last good configuration serving and is logged.
-type TLSFiles struct {
-	certFile, keyFile, clientCAFile string
-	logger                          *slog.Logger
+// ServerTLS is the gRPC server's TLS configuration, in exporter-toolkit's
+// terms: either a web configuration file (the format of --web.config.file;
+// its tls_server_config is used) or the certificate files given by flags.
+// Everything is read again at each TLS handshake, by exporter-toolkit's own
+// code, so a certificate renewed on disk (by cert-manager, into a mounted
+// Secret) or an edited file is served from the next connection without a
+// restart. A configuration that cannot be read, or a pair that does not
+// match, keeps the last good configuration serving and is logged.
+type ServerTLS struct {
+	file   string
+	flags  web.TLSConfig
+	logger *slog.Logger
 
-	mu      sync.Mutex
-	stamp   []fileStamp
-	current *tls.Config
+	mu   sync.Mutex
+	last *tls.Config
+	// failing is true while the reloads fail, so that a broken
+	// configuration is logged once, not at every handshake.
+	failing bool
 }
 
-// fileStamp is what tells that a file changed.
-type fileStamp struct {
-	modTime time.Time
-	size    int64
+// TLSFromFiles returns the TLS configuration of a certificate, its key and,
+// when clientCAFile is set, the CA bundle client certificates must chain to
+// (mutual TLS, RequireAndVerifyClientCert), with exporter-toolkit's
+// defaults: TLS 1.2 to 1.3.
+func TLSFromFiles(certFile, keyFile, clientCAFile string) web.TLSConfig {
+	c := web.TLSConfig{
+		TLSCertPath: certFile, TLSKeyPath: keyFile, ClientCAs: clientCAFile,
+		MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13,
+	}
+	if clientCAFile != "" {
+		c.ClientAuth = "RequireAndVerifyClientCert"
+	}
+	return c
 }
 
-// NewTLSFiles reads the server certificate and key, and the CA bundle that
-// client certificates must chain to when clientCAFile is not empty (mutual
-// TLS). It fails when they cannot be read now.
-func NewTLSFiles(certFile, keyFile, clientCAFile string, logger *slog.Logger) (*TLSFiles, error) {
-	f := &TLSFiles{certFile: certFile, keyFile: keyFile, clientCAFile: clientCAFile, logger: logger}
-	stamp := f.stamps()
-	cfg, err := f.load()
+// NewServerTLS reads the web configuration file, or fromFlags when file is
+// empty, and fails when it cannot serve TLS now.
+func NewServerTLS(file string, fromFlags web.TLSConfig, logger *slog.Logger) (*ServerTLS, error) {
+	s := &ServerTLS{file: file, flags: fromFlags, logger: logger}
+	cfg, err := s.load()
 	if err != nil {
 		return nil, err
 	}
-	f.stamp, f.current = stamp, cfg
-	return f, nil
+	s.last = cfg
+	return s, nil
 }
 
-// Config returns the server's TLS configuration; each handshake uses the
+// MutualTLS reports whether the configuration asks clients for a
+// certificate.
+func (s *ServerTLS) MutualTLS() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last.ClientAuth != tls.NoClientCert
+}
+
+// Config returns the configuration to serve with; each handshake uses the
 // files' current content.
-func (f *TLSFiles) Config() *tls.Config {
+func (s *ServerTLS) Config() *tls.Config {
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) {
-			return f.config(), nil
+			return s.current(), nil
 		},
 	}
 }
 
-// config returns the configuration, loading the files again first when one
-// changed since the last load.
-func (f *TLSFiles) config() *tls.Config {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	stamp := f.stamps()
-	if equalStamps(stamp, f.stamp) {
-		return f.current
-	}
-	cfg, err := f.load()
+// current loads the configuration again, or returns the last good one when
+// that fails.
+func (s *ServerTLS) current() *tls.Config {
+	cfg, err := s.load()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err != nil {
-		// A renewal caught half-written shows up here too: the next
-		// handshake tries again, as the stamp is not kept.
-		f.logger.Error("Reload of the gRPC TLS files failed; serving the previous certificate", "component", "scaler", "err", err)
-		return f.current
+		if !s.failing {
+			// A renewal caught half-written shows up here too: the next
+			// handshake tries again.
+			s.logger.Error("Reload of the gRPC TLS configuration failed; serving the previous one", "component", "scaler", "err", err)
+		}
+		s.failing = true
+		return s.last
 	}
-	f.stamp, f.current = stamp, cfg
-	f.logger.Info("Reloaded the gRPC TLS files", "component", "scaler", "cert", f.certFile)
+	if s.failing {
+		s.logger.Info("Reloaded the gRPC TLS configuration", "component", "scaler")
+	}
+	s.failing, s.last = false, cfg
 	return cfg
 }
 
-// files are the paths read, in a fixed order.
-func (f *TLSFiles) files() []string {
-	files := []string{f.certFile, f.keyFile}
-	if f.clientCAFile != "" {
-		files = append(files, f.clientCAFile)
-	}
-	return files
-}
-
-// stamps stats every file; a file that cannot be stat'ed gets a zero stamp.
-func (f *TLSFiles) stamps() []fileStamp {
-	var out []fileStamp
-	for _, name := range f.files() {
-		var s fileStamp
-		if fi, err := os.Stat(name); err == nil {
-			s = fileStamp{modTime: fi.ModTime(), size: fi.Size()}
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
-// equalStamps reports whether two sets of stamps are the same.
-func equalStamps(a, b []fileStamp) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !a[i].modTime.Equal(b[i].modTime) || a[i].size != b[i].size {
-			return false
+// load reads the configuration into a TLS configuration with its
+// certificate loaded, so that it serves as it was read.
+func (s *ServerTLS) load() (*tls.Config, error) {
+	c := s.flags
+	if s.file != "" {
+		var err error
+		if c, err = readWebConfig(s.file); err != nil {
+			return nil, err
 		}
 	}
-	return true
-}
-
-// load reads the files into a TLS configuration.
-func (f *TLSFiles) load() (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(f.certFile, f.keyFile)
+	cfg, err := web.ConfigToTLSConfig(&c)
 	if err != nil {
-		return nil, fmt.Errorf("load gRPC certificate: %w", err)
+		return nil, fmt.Errorf("gRPC TLS: %w", err)
 	}
+	// A client CA bundle without a certificate in it would refuse every
+	// client without saying why.
+	if cfg.ClientCAs != nil && cfg.ClientCAs.Equal(x509.NewCertPool()) {
+		return nil, fmt.Errorf("gRPC TLS: client CA %s holds no PEM certificate", c.ClientCAs)
+	}
+	cert, err := cfg.GetCertificate(nil)
+	if err != nil {
+		return nil, fmt.Errorf("gRPC TLS: %w", err)
+	}
+	cfg.Certificates, cfg.GetCertificate = []tls.Certificate{*cert}, nil
 	// gRPC needs HTTP/2 negotiated by ALPN; credentials.NewTLS only adds
 	// it to the outer configuration.
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"}}
-	if f.clientCAFile != "" {
-		pem, err := os.ReadFile(f.clientCAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read client CA: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("client CA %s holds no PEM certificate", f.clientCAFile)
-		}
-		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
-	}
+	cfg.NextProtos = []string{"h2"}
 	return cfg, nil
 }
+
+// readWebConfig reads the tls_server_config of a web configuration file,
+// with exporter-toolkit's defaults and its paths relative to the file's
+// folder. The file is validated by exporter-toolkit first; basic_auth_users
+// is refused, as KEDA's External Scaler trigger sends no credentials.
+func readWebConfig(file string) (web.TLSConfig, error) {
+	if err := web.Validate(file); err != nil {
+		return web.TLSConfig{}, fmt.Errorf("gRPC web config %s: %w", file, err)
+	}
+	content, err := os.ReadFile(file)
+	if err != nil {
+		return web.TLSConfig{}, fmt.Errorf("gRPC web config: %w", err)
+	}
+	c := web.Config{TLSConfig: web.TLSConfig{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13}}
+	if err := yaml.UnmarshalStrict(content, &c); err != nil {
+		return web.TLSConfig{}, fmt.Errorf("gRPC web config %s: %w", file, err)
+	}
+	switch {
+	case len(c.Users) > 0:
+		return web.TLSConfig{}, fmt.Errorf("gRPC web config %s: basic_auth_users does not apply to gRPC (KEDA sends no credentials): use client_auth_type", file)
+	case !c.TLSConfig.IsEnabled():
+		return web.TLSConfig{}, fmt.Errorf("gRPC web config %s: %w", file, errNoTLS)
+	}
+	c.TLSConfig.SetDirectory(filepath.Dir(file))
+	return c.TLSConfig, nil
+}
+
+// errNoTLS is a web configuration without tls_server_config.
+var errNoTLS = errors.New("no tls_server_config: without TLS, leave the flag out")

@@ -80,10 +80,28 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// TestTLSFilesReload renews the server certificate on disk, as cert-manager
-// does in a mounted Secret: the next handshake serves the new one; a broken
-// renewal keeps the previous one serving until it is fixed.
-func TestTLSFilesReload(t *testing.T) {
+// webConfig is a web configuration file of exporter-toolkit's format
+// asking for mutual TLS, with paths relative to its folder.
+const webConfig = `tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
+  client_ca_file: ca.crt
+  client_auth_type: RequireAndVerifyClientCert
+`
+
+// TestServerTLSReload renews the server certificate on disk, as
+// cert-manager does in a mounted Secret: the next handshake serves the new
+// one; a broken renewal keeps the previous one serving until it is fixed.
+// It runs with the flags' files and with a web configuration file.
+func TestServerTLSReload(t *testing.T) {
+	for _, fromFile := range []bool{false, true} {
+		t.Run(map[bool]string{false: "flags", true: "web config file"}[fromFile], func(t *testing.T) {
+			testServerTLSReload(t, fromFile)
+		})
+	}
+}
+
+func testServerTLSReload(t *testing.T, fromFile bool) {
 	dir := t.TempDir()
 	ca := testpki.NewCert(t, dir, "ca", testpki.CA(), nil)
 	first := testpki.NewCert(t, dir, "server", testpki.Server(), ca)
@@ -91,9 +109,19 @@ func TestTLSFilesReload(t *testing.T) {
 	p := func(name string) string { return filepath.Join(dir, name) }
 
 	var logs strings.Builder
-	files, err := NewTLSFiles(p("server.crt"), p("server.key"), p("ca.crt"), slog.New(slog.NewTextHandler(&logs, nil)))
+	file, flags := "", TLSFromFiles(p("server.crt"), p("server.key"), p("ca.crt"))
+	if fromFile {
+		file, flags = p("web.yml"), TLSFromFiles("", "", "")
+		if err := os.WriteFile(file, []byte(webConfig), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files, err := NewServerTLS(file, flags, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !files.MutualTLS() {
+		t.Error("MutualTLS() = false with a client CA")
 	}
 	addr := serveTLS(t, files.Config())
 	expect := func(step string, want *big.Int) {
@@ -140,7 +168,7 @@ func TestTLSFilesReload(t *testing.T) {
 	}
 	touch("server.key")
 	expect("broken key", second.Cert.SerialNumber)
-	if !strings.Contains(logs.String(), "Reload of the gRPC TLS files failed") {
+	if !strings.Contains(logs.String(), "Reload of the gRPC TLS configuration failed") {
 		t.Errorf("no error logged:\n%s", logs.String())
 	}
 
@@ -150,8 +178,8 @@ func TestTLSFilesReload(t *testing.T) {
 	expect("fixed", third.Cert.SerialNumber)
 }
 
-// TestNewTLSFilesRefuses checks that files unusable at start are an error.
-func TestNewTLSFilesRefuses(t *testing.T) {
+// TestNewServerTLSRefuses checks that files unusable at start are an error.
+func TestNewServerTLSRefuses(t *testing.T) {
 	dir := t.TempDir()
 	ca := testpki.NewCert(t, dir, "ca", testpki.CA(), nil)
 	testpki.NewCert(t, dir, "server", testpki.Server(), ca)
@@ -163,16 +191,45 @@ func TestNewTLSFilesRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		name, cert, key, ca, want string
 	}{
-		{"missing certificate", p("none.crt"), p("server.key"), "", "load gRPC certificate"},
+		{"missing certificate", p("none.crt"), p("server.key"), "", "failed to read cert_file"},
 		{"key of another certificate", p("server.crt"), p("other.key"), "", "private key does not match"},
-		{"missing client CA", p("server.crt"), p("server.key"), p("none.crt"), "read client CA"},
+		{"missing client CA", p("server.crt"), p("server.key"), p("none.crt"), "no such file"},
 		{"client CA without PEM", p("server.crt"), p("server.key"), p("empty.pem"), "holds no PEM certificate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewTLSFiles(tc.cert, tc.key, tc.ca, slog.New(slog.DiscardHandler))
+			_, err := NewServerTLS("", TLSFromFiles(tc.cert, tc.key, tc.ca), slog.New(slog.DiscardHandler))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestWebConfigRefused: web configuration files the gRPC server cannot
+// serve with are an error at start, saying why.
+func TestWebConfigRefused(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCert(t, dir, "ca", testpki.CA(), nil)
+	testpki.NewCert(t, dir, "server", testpki.Server(), ca)
+	for _, tc := range []struct{ name, content, want string }{
+		{"no tls_server_config", "http_server_config:\n  http2: true\n", "no tls_server_config"},
+		{"basic auth users", webConfig + "basic_auth_users:\n  keda: $2y$10$X0h1gDsPszWURQaxFh.zoubFi6DXncSjhoQNJgRrnGs7EsimhC7zG\n", "basic_auth_users does not apply"},
+		{"unknown field", webConfig + "tls_sever_config: {}\n", "tls_sever_config"},
+		{"client CA without client auth", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: ca.crt\n", "without a Client Auth Policy"},
+		{"not YAML", "{", "gRPC web config"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, "web.yml")
+			if err := os.WriteFile(file, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := NewServerTLS(file, TLSFromFiles("", "", ""), slog.New(slog.DiscardHandler))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := NewServerTLS(filepath.Join(dir, "none.yml"), TLSFromFiles("", "", ""), slog.New(slog.DiscardHandler)); err == nil {
+		t.Error("a missing web config file was accepted")
 	}
 }

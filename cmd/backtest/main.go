@@ -34,6 +34,7 @@ import (
 	"github.com/HatiCode/kedastral/internal/cli"
 	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/internal/trace"
+	"github.com/HatiCode/kedastral/internal/workloadflag"
 	"github.com/HatiCode/kedastral/remote/read"
 )
 
@@ -83,8 +84,8 @@ func addFlags(app *kingpin.Application) *flags {
 	app.Flag("end", "End of the range, RFC 3339 or unix seconds.").StringVar(&f.end)
 	app.Flag("step", "Step of the range read with --prometheus.url; a trace's step is the smallest time between two of its rows.").Default("1m").SetValue(&f.step)
 
-	cli.AddModelFlags(app.Flag, w)
-	cli.AddCapacityFlags(app.Flag, &w.Capacity)
+	workloadflag.Model(app.Flag, w)
+	workloadflag.Capacity(app.Flag, &w.Capacity)
 	app.GetFlag("window").Help("History read at each forecast, clipped to the trace's start; 15d by default: two weeks for a weekly season and a day for auto to choose.")
 	app.GetFlag("target-per-pod").Help("Load one pod serves at its target utilisation; 0 (the default) takes the mean of the training part / 10, since traces come in any unit.")
 	app.GetFlag("lead-time").Help("Time a new pod takes to be ready: the replicas wanted now serve the load at now+lead-time. Simulated pods are ready this long (rounded up to whole steps, at least one) after they are asked for; scale-downs are immediate.")

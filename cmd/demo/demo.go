@@ -88,7 +88,11 @@ func demo(ctx context.Context, o options, stdout io.Writer, logger *slog.Logger)
 	if err := waitReady(ctx, fcURL+"/-/healthy", failed, deadline); err != nil {
 		return fmt.Errorf("wait for the forecaster to start: %w", err)
 	}
-	p := newPusher(newWriter(fcURL+writePath, logger), demoSeries(r), time.Now(), time.Duration(o.history))
+	w, err := newWriter(fcURL+writePath, defaultRetry(), logger)
+	if err != nil {
+		return err
+	}
+	p := newPusher(w, demoSeries(r), time.Now(), time.Duration(o.history))
 	if err := backfill(ctx, p, time.Duration(o.history), stdout, logger); err != nil {
 		select {
 		case exit := <-failed: // the forecaster ended: say so rather than how the writes failed

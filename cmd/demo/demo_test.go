@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 
+	"github.com/HatiCode/kedastral/internal/proctest"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
 )
 
@@ -22,6 +23,7 @@ import (
 // this tree in push mode, two weeks of the bundled trace remote-written to
 // it. It must succeed, print where to look, and leave nothing running.
 func TestDemoCheck(t *testing.T) {
+	proctest.SkipIfShort(t)
 	root := prometheustest.ModuleRoot(t)
 	binDir := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(binDir, "forecaster"), "../forecaster")

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // shell returns the path of sh, skipping the test without one.
@@ -54,13 +56,7 @@ func TestSupervisorStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait until the trap is set before stopping.
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(stubborn.tail(1), "ready") {
-		if time.Now().After(deadline) {
-			t.Fatal("the stubborn child did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.WaitFor(t, time.Minute, "the stubborn child to start", func() bool { return strings.Contains(stubborn.tail(1), "ready") })
 	start := time.Now()
 	sup.stop()
 	if polite.running() || stubborn.running() {

@@ -31,8 +31,8 @@ type receiver struct {
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Content-Type") != "application/x-protobuf" || r.Header.Get("Content-Encoding") != "snappy" ||
-		r.Header.Get("X-Prometheus-Remote-Write-Version") != "0.1.0" {
-		rc.t.Errorf("headers %v, want those of remote write 1.0", r.Header)
+		r.Header.Get("X-Prometheus-Remote-Write-Version") != "0.1.0" || r.Header.Get("User-Agent") != userAgent {
+		rc.t.Errorf("headers %v, want those of remote write 1.0 and the demo's User-Agent", r.Header)
 	}
 	compressed, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -63,13 +63,23 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serve starts rc and returns a writer to it that retries without waiting.
+// serve starts rc and returns a writer to it that sends a request up to
+// attempts times, retrying without waiting.
 func (rc *receiver) serve(t *testing.T, attempts int) *writer {
 	rc.t = t
 	srv := httptest.NewServer(rc)
 	t.Cleanup(srv.Close)
-	w := newWriter(srv.URL+writePath, slog.New(slog.DiscardHandler))
-	w.minBackoff, w.maxBackoff, w.attempts = 0, 0, attempts
+	return testWriter(t, srv.URL+writePath, attempts)
+}
+
+// testWriter returns a writer to url that sends a request up to attempts
+// times, retrying without waiting.
+func testWriter(t *testing.T, url string, attempts int) *writer {
+	t.Helper()
+	w, err := newWriter(url, retryPolicy{attempts: attempts}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return w
 }
 
@@ -136,7 +146,7 @@ func TestNewPusher(t *testing.T) {
 func TestBackfill(t *testing.T) {
 	r, now := tenPerMinute(t)
 	rc := &receiver{}
-	p := newPusher(rc.serve(t, 1), demoSeries(r), now, 14*day)
+	p := newPusher(rc.serve(t, 2), demoSeries(r), now, 14*day)
 	ticks, err := p.sendUntil(context.Background(), now)
 	if err != nil {
 		t.Fatal(err)
@@ -294,11 +304,18 @@ func TestWriter(t *testing.T) {
 	}
 }
 
+func TestWriterNeedsARetry(t *testing.T) {
+	// client_golang's client reads no retry as retrying forever.
+	if _, err := newWriter("http://127.0.0.1:9"+writePath, retryPolicy{attempts: 1}, slog.New(slog.DiscardHandler)); err == nil ||
+		!strings.Contains(err.Error(), "1 attempts, want at least 2") {
+		t.Errorf("err = %v, want a refusal of a single attempt", err)
+	}
+}
+
 func TestWriterConnectionRefused(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close()
-	w := newWriter(srv.URL+writePath, slog.New(slog.DiscardHandler))
-	w.minBackoff, w.maxBackoff, w.attempts = 0, 0, 2
+	w := testWriter(t, srv.URL+writePath, 2)
 	err := w.write(context.Background(), &prompb.WriteRequest{})
 	if err == nil || !strings.Contains(err.Error(), "gave up after 2 attempts") || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("err = %v, want to give up after 2 refused connections", err)
@@ -348,7 +365,7 @@ func TestStream(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			rc := &receiver{statuses: tc.statuses, body: "out of order sample", got: make(chan struct{}, 1)}
-			p := newPusher(rc.serve(t, 1), demoSeries(r), now.Add(-time.Minute), 0)
+			p := newPusher(rc.serve(t, 2), demoSeries(r), now.Add(-time.Minute), 0)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			done := make(chan error, 1)

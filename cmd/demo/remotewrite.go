@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang/snappy"
+	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -20,8 +19,8 @@ const (
 	writePath = "/api/v1/write"
 	// writeTimeout bounds one request.
 	writeTimeout = 30 * time.Second
-	// minBackoff and maxBackoff bound the wait before a retry, which doubles
-	// from one to the other.
+	// minBackoff and maxBackoff bound the wait before a retry, which about
+	// doubles from one to the other.
 	minBackoff = 100 * time.Millisecond
 	maxBackoff = 5 * time.Second
 	// writeAttempts is how many times a request is sent before giving up:
@@ -29,30 +28,49 @@ const (
 	writeAttempts = 10
 	// maxErrorBody bounds how much of an error answer is quoted.
 	maxErrorBody = 512
+	// userAgent is the User-Agent of the demo's requests.
+	userAgent = "kedastral-demo"
 )
 
-// writer sends remote-write 1.0 requests, as Prometheus does: a
-// snappy-compressed prompb.WriteRequest, retried after a connection error
-// or a 5xx or 429 answer.
-type writer struct {
-	url        string
-	client     *http.Client
-	minBackoff time.Duration
-	maxBackoff time.Duration
-	attempts   int
-	logger     *slog.Logger
+// retryPolicy says how a writer retries a request.
+type retryPolicy struct {
+	// minBackoff and maxBackoff bound the wait before a retry.
+	minBackoff, maxBackoff time.Duration
+	// attempts is how many times a request is sent before giving up: at
+	// least 2, for client_golang reads no retry as retrying forever.
+	attempts int
 }
 
-// newWriter returns a writer to the receiver at url.
-func newWriter(url string, logger *slog.Logger) *writer {
-	return &writer{
-		url:        url,
-		client:     &http.Client{Timeout: writeTimeout},
-		minBackoff: minBackoff,
-		maxBackoff: maxBackoff,
-		attempts:   writeAttempts,
-		logger:     logger.With("component", "remote_write"),
+// defaultRetry is the writer's retry policy.
+func defaultRetry() retryPolicy {
+	return retryPolicy{minBackoff: minBackoff, maxBackoff: maxBackoff, attempts: writeAttempts}
+}
+
+// writer sends remote-write 1.0 requests, as Prometheus does, with
+// client_golang's remote-write client: a snappy-compressed
+// prompb.WriteRequest, retried after a connection error or a 5xx or 429
+// answer.
+type writer struct {
+	url    string
+	api    *remoteapi.API
+	logger *slog.Logger
+}
+
+// newWriter returns a writer to the receiver at url that retries as retry
+// says.
+func newWriter(url string, retry retryPolicy, logger *slog.Logger) (*writer, error) {
+	if retry.attempts < 2 {
+		return nil, fmt.Errorf("remote write to %s: %d attempts, want at least 2", url, retry.attempts)
 	}
+	client := &http.Client{Timeout: writeTimeout, Transport: answerTransport{next: http.DefaultTransport}}
+	api, err := remoteapi.NewAPI(url,
+		remoteapi.WithAPIPath(""),
+		remoteapi.WithAPIHTTPClient(client),
+		remoteapi.WithAPIBackoff(remoteapi.BackoffConfig{Min: retry.minBackoff, Max: retry.maxBackoff, MaxRetries: retry.attempts - 1}))
+	if err != nil {
+		return nil, fmt.Errorf("remote write to %s: %w", url, err)
+	}
+	return &writer{url: url, api: api, logger: logger.With("component", "remote_write")}, nil
 }
 
 // refusedError is a 4xx answer of the receiver: the same request would be
@@ -67,57 +85,79 @@ func (e *refusedError) Error() string {
 }
 
 // write sends req, retrying connection errors and 5xx and 429 answers with a
-// doubling backoff up to w.attempts times in all. A 4xx answer fails at once,
-// with a *refusedError.
+// growing backoff up to the policy's attempts in all. A 4xx answer fails at
+// once, with a *refusedError.
 func (w *writer) write(ctx context.Context, req *prompb.WriteRequest) error {
-	raw, err := req.Marshal()
-	if err != nil {
-		return fmt.Errorf("encode the remote-write request: %w", err)
-	}
-	body := snappy.Encode(nil, raw)
-	backoff := w.minBackoff
-	for attempt := 1; ; attempt++ {
-		err := w.post(ctx, body)
-		if _, refused := errors.AsType[*refusedError](err); err == nil || refused || ctx.Err() != nil {
-			return err
-		}
-		if attempt >= w.attempts {
-			return fmt.Errorf("remote write to %s: gave up after %d attempts: %w", w.url, attempt, err)
-		}
-		w.logger.Debug("Remote write failed, retrying", "attempt", attempt, "backoff", backoff, "err", err)
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, w.maxBackoff)
+	last := &answer{}
+	attempts := 1
+	_, err := w.api.Write(context.WithValue(ctx, answerKey{}, last), remoteapi.WriteV1MessageType, req,
+		remoteapi.WithWriteRetryCallback(func(err error) {
+			w.logger.Debug("Remote write failed, retrying", "attempt", attempts, "err", err)
+			attempts++
+		}))
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case last.code/100 == 4 && last.code != http.StatusTooManyRequests:
+		return &refusedError{status: last.status, body: last.body}
+	case last.err == nil && (last.code == 0 || last.code/100 == 2):
+		// Not an answer of the receiver: the request could not be encoded,
+		// or the answer not read.
+		return fmt.Errorf("remote write to %s: %w", w.url, err)
+	default:
+		return fmt.Errorf("remote write to %s: gave up after %d attempts: %w", w.url, attempts, last.error())
 	}
 }
 
-// post sends one compressed request.
-func (w *writer) post(ctx context.Context, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
+// answer is the receiver's last answer to a write: its status and the start
+// of its body, or the error of the connection.
+type answer struct {
+	code   int
+	status string
+	body   string
+	err    error
+}
+
+// error says what went wrong with the answer.
+func (a *answer) error() error {
+	if a.err != nil {
+		return a.err
+	}
+	return fmt.Errorf("the receiver answered %s: %s", a.status, a.body)
+}
+
+// answerKey keys the *answer of a write in its requests' context.
+type answerKey struct{}
+
+// answerTransport sets the demo's User-Agent and keeps every answer in the
+// *answer of the request's context, if any: client_golang's client says
+// neither the status nor the body of the answer that made it give up in a
+// way a program can read.
+type answerTransport struct {
+	next http.RoundTripper
+}
+
+func (t answerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", userAgent)
+	resp, err := t.next.RoundTrip(r)
+	last, _ := r.Context().Value(answerKey{}).(*answer)
+	if last == nil {
+		return resp, err
+	}
 	if err != nil {
-		return fmt.Errorf("remote write to %s: %w", w.url, err)
+		*last = answer{err: err}
+		return resp, err
 	}
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	req.Header.Set("User-Agent", "kedastral-demo")
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return err
+	*last = answer{code: resp.StatusCode, status: resp.Status}
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		last.body = strings.TrimSpace(string(msg))
+		resp.Body = io.NopCloser(bytes.NewReader(msg))
 	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	_, _ = io.Copy(io.Discard, resp.Body)
-	text := strings.TrimSpace(string(msg))
-	switch code := resp.StatusCode; {
-	case code/100 == 2:
-		return nil
-	case code/100 == 4 && code != http.StatusTooManyRequests:
-		return &refusedError{status: resp.Status, body: text}
-	default:
-		return fmt.Errorf("the receiver answered %s: %s", resp.Status, text)
-	}
+	return resp, nil
 }

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/HatiCode/kedastral/internal/proctest"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // TestBadCommandLine checks that bad flags and bad configuration files stop
@@ -69,7 +69,7 @@ func TestBadCommandLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append(slices.Clone(tc.args), "--web.listen-address="+prometheustest.FreeAddr(t))
-			proctest.CheckExit(t, binary, args, tc.env, 30*time.Second, tc.wantCode, tc.wantMsg)
+			proctest.CheckExit(t, bins["forecaster"], args, tc.env, 30*time.Second, tc.wantCode, tc.wantMsg)
 		})
 	}
 }
@@ -91,12 +91,10 @@ func TestReloadNeedsLifecycle(t *testing.T) {
 	}
 	write("a")
 	fc := startForecaster(t, []string{"--config.file=" + config, "--storage.path=" + t.TempDir()}, nil, true)
-	waitFor(t, 30*time.Second, "the forecaster", func() bool { code, _, _ := get(t, fc.url+"/-/healthy"); return code == http.StatusOK })
+	testutil.WaitFor(t, 30*time.Second, "the forecaster", func() bool { code, _, _ := get(t, fc.url+"/-/healthy"); return code == http.StatusOK })
 	reloadedAt := func() float64 {
 		t.Helper()
-		_, families := fc.metrics(t)
-		v, _ := value(families, "kedastral_config_last_reload_success_timestamp_seconds", nil)
-		return v
+		return fc.metrics(t).Value(t, "kedastral_config_last_reload_success_timestamp_seconds", nil)
 	}
 	started := reloadedAt()
 	time.Sleep(1100 * time.Millisecond) // a reload now would change the timestamp's second
@@ -122,7 +120,7 @@ func TestReloadNeedsLifecycle(t *testing.T) {
 	if err := fc.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "SIGHUP to reload", func() bool { return reloadedAt() > started })
+	testutil.WaitFor(t, 30*time.Second, "SIGHUP to reload", func() bool { return reloadedAt() > started })
 }
 
 // TestReload changes the configuration file under a running forecaster: a
@@ -143,7 +141,7 @@ func TestReload(t *testing.T) {
 	}
 	write("workloads:\n" + workload("a", 100) + "    mode: shadow\n")
 	fc := startForecaster(t, []string{"--config.file=" + config, "--web.enable-lifecycle"}, nil, true)
-	waitFor(t, time.Minute, "a's first forecast", func() bool { _, _, ok := fc.snapshot(t, "a"); return ok })
+	testutil.WaitFor(t, time.Minute, "a's first forecast", func() bool { _, _, ok := fc.snapshot(t, "a"); return ok })
 	if s, _, _ := fc.snapshot(t, "a"); s.Mode != "shadow" || len(s.PlannedReplicas) != len(s.DesiredReplicas) {
 		t.Errorf("a in mode %q with %d planned counts, want shadow with %d", s.Mode, len(s.PlannedReplicas), len(s.DesiredReplicas))
 	}
@@ -164,11 +162,11 @@ func TestReload(t *testing.T) {
 	if code, body := reload(); code != http.StatusOK {
 		t.Fatalf("reload of a good file: %d %s", code, body)
 	}
-	waitFor(t, 30*time.Second, "b's first forecast", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "b's first forecast", func() bool {
 		s, _, ok := fc.snapshot(t, "b")
 		return ok && s.ObservedValue == 200
 	})
-	waitFor(t, 30*time.Second, "a in active mode", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a in active mode", func() bool {
 		s, _, ok := fc.snapshot(t, "a")
 		return ok && s.Mode == "active" && s.PlannedReplicas == nil
 	})
@@ -182,13 +180,12 @@ func TestReload(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &msg); err != nil || !strings.Contains(msg["error"], "parse query") {
 		t.Errorf("reload error body %q, want a JSON error about the query", body)
 	}
-	_, families := fc.metrics(t)
-	if v, _ := value(families, "kedastral_config_last_reload_successful", nil); v != 0 {
+	if v := fc.metrics(t).Value(t, "kedastral_config_last_reload_successful", nil); v != 0 {
 		t.Errorf("kedastral_config_last_reload_successful = %v after a failed reload, want 0", v)
 	}
 	// The old configuration still runs: both workloads keep getting fresh forecasts.
 	before, _, _ := fc.snapshot(t, "b")
-	waitFor(t, 30*time.Second, "b still forecast after the failed reload", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "b still forecast after the failed reload", func() bool {
 		s, header, ok := fc.snapshot(t, "b")
 		return ok && s.GeneratedAt.After(before.GeneratedAt) && header.Get("X-Kedastral-Stale") == "false"
 	})
@@ -197,7 +194,7 @@ func TestReload(t *testing.T) {
 	if err := fc.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "a removed and b changed after SIGHUP", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a removed and b changed after SIGHUP", func() bool {
 		_, _, aServed := fc.snapshot(t, "a")
 		s, _, ok := fc.snapshot(t, "b")
 		return !aServed && ok && s.ObservedValue == 300
@@ -205,8 +202,7 @@ func TestReload(t *testing.T) {
 	if code, _, _ := get(t, fc.url+"/forecast/current?workload=a"); code != http.StatusNotFound {
 		t.Errorf("removed workload answered %d, want 404", code)
 	}
-	_, families = fc.metrics(t)
-	if v, _ := value(families, "kedastral_config_last_reload_successful", nil); v != 1 {
+	if v := fc.metrics(t).Value(t, "kedastral_config_last_reload_successful", nil); v != 1 {
 		t.Errorf("kedastral_config_last_reload_successful = %v after a good reload, want 1", v)
 	}
 	fc.Terminate(t)
@@ -247,7 +243,7 @@ func TestAliasesAndEnvironment(t *testing.T) {
 			args, env := tc.args(addr), tc.env(addr)
 			fc := startForecaster(t, args, env, false)
 			fc.url = "http://" + addr
-			waitFor(t, time.Minute, "the first forecast", func() bool { _, _, ok := fc.snapshot(t, "w"); return ok })
+			testutil.WaitFor(t, time.Minute, "the first forecast", func() bool { _, _, ok := fc.snapshot(t, "w"); return ok })
 			s, _, _ := fc.snapshot(t, "w")
 			if s.DesiredReplicas[0] != wantDesired {
 				t.Errorf("desired %d, want %d", s.DesiredReplicas[0], wantDesired)
@@ -279,17 +275,16 @@ func TestWebConfig(t *testing.T) {
 	}, nil, true)
 	request := func(path, user, password string) int {
 		t.Helper()
-		method, body := http.MethodGet, io.Reader(nil)
+		var req *http.Request
 		if path == "/api/v1/write" {
 			// An empty remote-write 1.0 request: nothing to store, 204.
-			method, body = http.MethodPost, bytes.NewReader(snappy.Encode(nil, nil))
+			req = testutil.WriteRequestV1(t, fc.url+path)
+		} else {
+			var err error
+			if req, err = http.NewRequest(http.MethodGet, fc.url+path, nil); err != nil {
+				t.Fatal(err)
+			}
 		}
-		req, err := http.NewRequest(method, fc.url+path, body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-protobuf")
-		req.Header.Set("Content-Encoding", "snappy")
 		if user != "" {
 			req.SetBasicAuth(user, password)
 		}
@@ -300,7 +295,7 @@ func TestWebConfig(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	waitFor(t, time.Minute, "the first forecast", func() bool {
+	testutil.WaitFor(t, time.Minute, "the first forecast", func() bool {
 		return request("/forecast/current?workload=w", "ops", "s3cret") == http.StatusOK
 	})
 	for path, ok := range map[string]int{

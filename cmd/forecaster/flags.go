@@ -20,6 +20,7 @@ import (
 	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/internal/cli"
 	"github.com/HatiCode/kedastral/internal/config"
+	"github.com/HatiCode/kedastral/internal/workloadflag"
 	"github.com/HatiCode/kedastral/remote/in"
 	"github.com/HatiCode/kedastral/remote/out"
 )
@@ -124,8 +125,8 @@ func addFlags(app *kingpin.Application) *flags {
 	f.workloadFlag(app, "interval", "Time between two forecasts.").Default(d.Interval.String()).SetValue(&w.Interval)
 	flag := func(name, help string) *kingpin.FlagClause { return f.workloadFlag(app, name, help) }
 	f.workloadFlag(app, "step", "Time between two points of history and of forecast.").Default(d.Step.String()).SetValue(&w.Step)
-	cli.AddModelFlags(flag, w)
-	cli.AddCapacityFlags(flag, &w.Capacity)
+	workloadflag.Model(flag, w)
+	workloadflag.Capacity(flag, &w.Capacity)
 	f.workloadFlag(app, "lead-time-query", "PromQL of the pods' start-up time in seconds: the plan uses the larger of --lead-time and its --lead-time-quantile over the last day (--lead-time=auto: it alone).").
 		StringVar(&w.Capacity.LeadTimeQuery)
 	f.workloadFlag(app, "lead-time-quantile", "Quantile of the start-up times --lead-time-query measured over the last day that the plan uses.").

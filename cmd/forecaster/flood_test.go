@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,24 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // floodWrite sends one remote-write 1.0 request and returns its status code;
 // safe to call from several goroutines.
-func floodWrite(client *http.Client, url string, series []prompb.TimeSeries) (int, error) {
-	raw, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
-	if err != nil {
-		return 0, err
-	}
-	req, err := http.NewRequest(http.MethodPost, url+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("Content-Encoding", "snappy")
-	resp, err := client.Do(req)
+func floodWrite(t *testing.T, client *http.Client, url string, series []prompb.TimeSeries) (int, error) {
+	resp, err := client.Do(testutil.WriteRequestV1(t, url+"/api/v1/write", series...))
 	if err != nil {
 		return 0, err
 	}
@@ -77,12 +68,12 @@ func TestFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	fc := startForecaster(t, []string{"--config.file=" + config, "--storage.path=" + filepath.Join(dir, "data"), "--receiver.max-series=1000"}, nil, true)
-	waitFor(t, 30*time.Second, "the receiver", func() bool { code, _, _ := get(t, fc.url+"/-/healthy"); return code == http.StatusOK })
+	testutil.WaitFor(t, 30*time.Second, "the receiver", func() bool { code, _, _ := get(t, fc.url+"/-/healthy"); return code == http.StatusOK })
 	now := time.Now().Truncate(time.Minute)
-	if code := remoteWrite(t, fc.url, loadSeries("load", now)); code != http.StatusNoContent {
+	if code := testutil.PushV1(t, fc.url+"/api/v1/write", loadSeries("load", now)); code != http.StatusNoContent {
 		t.Fatalf("real load: %d", code)
 	}
-	waitFor(t, time.Minute, "the real workload's forecast", func() bool { _, _, ok := fc.snapshot(t, "real"); return ok })
+	testutil.WaitFor(t, time.Minute, "the real workload's forecast", func() bool { _, _, ok := fc.snapshot(t, "real"); return ok })
 	before := rssBytes(t, fc.Cmd.Process.Pid)
 
 	// The probe checks health every 50 ms while the floods run.
@@ -120,7 +111,7 @@ func TestFlood(t *testing.T) {
 				Samples: []prompb.Sample{{Timestamp: ts, Value: 1}},
 			}
 		}
-		code, err := floodWrite(client, fc.url, series)
+		code, err := floodWrite(t, client, fc.url, series)
 		if err != nil {
 			t.Fatalf("cardinality flood request %d: %v", r, err)
 		}
@@ -134,7 +125,7 @@ func TestFlood(t *testing.T) {
 					Labels:  []prompb.Label{{Name: "__name__", Value: "unselected"}, {Name: "sender", Value: strconv.Itoa(s)}},
 					Samples: []prompb.Sample{{Timestamp: ts + int64(i), Value: 1}},
 				}}
-				code, err := floodWrite(client, fc.url, one)
+				code, err := floodWrite(t, client, fc.url, one)
 				mu.Lock()
 				if err != nil {
 					codes[-1]++
@@ -172,14 +163,13 @@ func TestFlood(t *testing.T) {
 	if codes[1204] != 2000 {
 		t.Errorf("rate flood: %d of 2000 answered 204 (errors %d)", codes[1204], codes[-1])
 	}
-	_, families := fc.metrics(t)
-	limited, _ := value(families, "kedastral_receiver_limited_total", map[string]string{"limit": "series"})
+	limited := fc.metrics(t).Value(t, "kedastral_receiver_limited_total", prometheus.Labels{"limit": "series"})
 	if kept := 100_000 - limited; kept < 900 || kept > 1000 {
 		t.Errorf("kedastral_receiver_limited_total{limit=\"series\"} = %v: %v flood series kept, want at most 1,000 and not far below", limited, kept)
 	}
 	// The real workload is still forecast after the floods.
 	first, _, _ := fc.snapshot(t, "real")
-	waitFor(t, 30*time.Second, "a new forecast of the real workload", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a new forecast of the real workload", func() bool {
 		s, _, ok := fc.snapshot(t, "real")
 		return ok && s.GeneratedAt.After(first.GeneratedAt)
 	})

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // podSeries returns the kube-state-metrics series of one pod that the lead
@@ -78,7 +81,7 @@ func TestLeadTimeAuto(t *testing.T) {
 	}
 	fc := startForecaster(t, []string{"--config.file=" + config, "--stale-after=10m",
 		"--storage.path=" + filepath.Join(t.TempDir(), "data")}, nil, true)
-	waitFor(t, 30*time.Second, "the receiver", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the receiver", func() bool {
 		code, _, _ := get(t, fc.url+"/-/healthy")
 		return code == 200
 	})
@@ -89,7 +92,7 @@ func TestLeadTimeAuto(t *testing.T) {
 	series = append(series, podSeries("checkout-7d4f9-fghij", created, 70*time.Second, true, now)...)
 	series = append(series, podSeries("checkout-7d4f9-notrd", created, 600*time.Second, false, now)...)
 	series = append(series, podSeries("checkout-worker-5c8b7-zzzzz", created, 900*time.Second, true, now)...)
-	if code := remoteWrite(t, fc.url, series...); code != 204 {
+	if code := testutil.PushV1(t, fc.url+"/api/v1/write", series...); code != 204 {
 		t.Fatalf("remote write: %d", code)
 	}
 	leadTime := func(want float64) func() bool {
@@ -98,15 +101,14 @@ func TestLeadTimeAuto(t *testing.T) {
 			return ok && s.LeadTimeSeconds == want && s.LeadTimeMeasuredSeconds == want
 		}
 	}
-	waitFor(t, 30*time.Second, "a lead time of 70 s", leadTime(70))
-	_, families := fc.metrics(t)
-	if v, _ := value(families, "kedastral_forecast_lead_time_seconds", map[string]string{"workload": "app"}); v != 70 {
+	testutil.WaitFor(t, 30*time.Second, "a lead time of 70 s", leadTime(70))
+	if v := fc.metrics(t).Value(t, "kedastral_forecast_lead_time_seconds", prometheus.Labels{"workload": "app"}); v != 70 {
 		t.Errorf("kedastral_forecast_lead_time_seconds = %v, want 70", v)
 	}
-	if code := remoteWrite(t, fc.url, podSeries("checkout-7d4f9-klmno", created, 200*time.Second, true, now)...); code != 204 {
+	if code := testutil.PushV1(t, fc.url+"/api/v1/write", podSeries("checkout-7d4f9-klmno", created, 200*time.Second, true, now)...); code != 204 {
 		t.Fatalf("remote write: %d", code)
 	}
-	waitFor(t, 30*time.Second, "a lead time of 200 s", leadTime(200))
+	testutil.WaitFor(t, 30*time.Second, "a lead time of 200 s", leadTime(200))
 	fc.Terminate(t)
 }
 

@@ -14,34 +14,20 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/proctest"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
-// binary is the forecaster built once for every test here, as a user runs it.
-var binary string
+// bins holds the forecaster, built once for every test here, as a user
+// runs it (nothing under -short, where the tests that run it skip).
+var bins = map[string]string{}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "forecaster-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins, err := proctest.Build(dir, map[string]string{"forecaster": "."})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	binary = bins["forecaster"]
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(proctest.Main(m, map[string]string{"forecaster": "."}, bins))
 }
 
 // process is a running forecaster.
@@ -58,19 +44,7 @@ func startForecaster(t *testing.T, args []string, env []string, listen bool) *pr
 	if listen {
 		args = append(args, "--web.listen-address="+addr)
 	}
-	return &process{Process: proctest.Start(t, "forecaster", binary, args, env), url: "http://" + addr}
-}
-
-// waitFor polls cond every 100 ms for up to limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return &process{Process: proctest.Start(t, "forecaster", bins["forecaster"], args, env), url: "http://" + addr}
 }
 
 func get(t *testing.T, url string) (int, http.Header, []byte) {
@@ -103,46 +77,9 @@ func (p *process) snapshot(t *testing.T, workload string) (forecast.Snapshot, ht
 }
 
 // metrics scrapes /metrics and parses it.
-func (p *process) metrics(t *testing.T) ([]byte, map[string]*dto.MetricFamily) {
+func (p *process) metrics(t *testing.T) testutil.Families {
 	t.Helper()
-	code, _, body := get(t, p.url+"/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics answered %d", code)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	return body, families
-}
-
-// value returns the value of the series of name whose labels include want.
-func value(families map[string]*dto.MetricFamily, name string, want map[string]string) (float64, bool) {
-	mf, ok := families[name]
-	if !ok {
-		return 0, false
-	}
-	for _, m := range mf.GetMetric() {
-		match := true
-		for k, v := range want {
-			found := false
-			for _, l := range m.GetLabel() {
-				found = found || (l.GetName() == k && l.GetValue() == v)
-			}
-			match = match && found
-		}
-		if !match {
-			continue
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		}
-	}
-	return 0, false
+	return testutil.Scrape(t, p.url+"/metrics")
 }
 
 // rampTarget serves a counter whose rate rises linearly: the count x seconds
@@ -187,12 +124,12 @@ scrape_configs:
 		"--prometheus.timeout=2s",
 	}, nil, true)
 
-	waitFor(t, time.Minute, "/-/ready", func() bool {
+	testutil.WaitFor(t, time.Minute, "/-/ready", func() bool {
 		code, _, _ := get(t, fc.url+"/-/ready")
 		return code == http.StatusOK
 	})
 	// Let ten seconds of history build up so that the 5 s rates are full.
-	waitFor(t, time.Minute, "ten seconds of load", func() bool {
+	testutil.WaitFor(t, time.Minute, "ten seconds of load", func() bool {
 		s, _, ok := fc.snapshot(t, "app")
 		return ok && s.ObservedAt.Sub(target.start) > 10*time.Second
 	})
@@ -235,7 +172,11 @@ scrape_configs:
 		}
 	})
 	t.Run("metrics", func(t *testing.T) {
-		body, families := fc.metrics(t)
+		code, _, body := get(t, fc.url+"/metrics")
+		if code != http.StatusOK {
+			t.Fatalf("/metrics answered %d", code)
+		}
+		families := testutil.ParseText(t, body)
 		for _, name := range []string{
 			"kedastral_forecast_value", "kedastral_forecast_replicas", "kedastral_forecast_desired_replicas",
 			"kedastral_desired_replicas", "kedastral_forecast_observed_value",
@@ -243,17 +184,15 @@ scrape_configs:
 			"kedastral_adapter_collect_seconds", "kedastral_model_predict_seconds",
 			"kedastral_capacity_compute_seconds", "kedastral_build_info",
 		} {
-			if _, ok := families[name]; !ok {
-				t.Errorf("/metrics lacks %s", name)
-			}
+			families.Family(t, name)
 		}
 		// The default key horizons of 30 one-second steps and a 2 s lead
 		// time: now, the lead time and the last step.
-		if n := len(families["kedastral_forecast_value"].GetMetric()); n != 3 {
+		if n := len(families.Family(t, "kedastral_forecast_value").GetMetric()); n != 3 {
 			t.Errorf("%d kedastral_forecast_value series, want one per key horizon: 3", n)
 		}
 		for h, want := range map[string]bool{"0s": true, "1s": false, "2s": true, "29s": true} {
-			if _, ok := value(families, "kedastral_forecast_value", map[string]string{"workload": "app", "horizon": h}); ok != want {
+			if _, ok := families.Find(t, "kedastral_forecast_value", prometheus.Labels{"workload": "app", "horizon": h}); ok != want {
 				t.Errorf("kedastral_forecast_value{horizon=%q} published: %v, want %v", h, ok, want)
 			}
 		}
@@ -267,13 +206,12 @@ scrape_configs:
 	// Prometheus goes away: the last snapshot is still served, marked stale,
 	// and the failures are counted.
 	prom.Stop()
-	waitFor(t, 30*time.Second, "a stale snapshot", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a stale snapshot", func() bool {
 		_, header, ok := fc.snapshot(t, "app")
 		return ok && header.Get("X-Kedastral-Stale") == "true"
 	})
 	lastGood, _, _ := fc.snapshot(t, "app")
-	_, families := fc.metrics(t)
-	if n, _ := value(families, "kedastral_errors_total", map[string]string{"component": "source", "reason": "unavailable"}); n < 1 {
+	if n := fc.metrics(t).Value(t, "kedastral_errors_total", prometheus.Labels{"component": "source", "reason": "unavailable"}); n < 1 {
 		t.Errorf("kedastral_errors_total{component=\"source\",reason=\"unavailable\"} = %v, want ≥ 1", n)
 	}
 	if code, _, _ := get(t, fc.url+"/-/healthy"); code != http.StatusOK {
@@ -282,7 +220,7 @@ scrape_configs:
 
 	// Prometheus comes back on the same address: fresh forecasts again.
 	prom.Restart()
-	waitFor(t, time.Minute, "a fresh snapshot", func() bool {
+	testutil.WaitFor(t, time.Minute, "a fresh snapshot", func() bool {
 		s, header, ok := fc.snapshot(t, "app")
 		return ok && header.Get("X-Kedastral-Stale") == "false" && s.GeneratedAt.After(lastGood.GeneratedAt)
 	})

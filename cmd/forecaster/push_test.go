@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net/http"
 	"os"
@@ -14,10 +13,11 @@ import (
 
 	"net/http/httptest"
 
-	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // TestPushEndToEnd: a real Prometheus scrapes a target of known load and
@@ -56,7 +56,7 @@ remote_write:
 	}, nil, false)
 	fc.url = "http://" + addr
 
-	waitFor(t, 90*time.Second, "ten seconds of load received", func() bool {
+	testutil.WaitFor(t, 90*time.Second, "ten seconds of load received", func() bool {
 		s, _, ok := fc.snapshot(t, "app")
 		return ok && s.ObservedAt.Sub(target.start) > 10*time.Second
 	})
@@ -70,16 +70,16 @@ remote_write:
 	if s.ObservedValue < lo*0.95 || s.ObservedValue > hi*1.05 {
 		t.Errorf("observed %v, want within [%v, %v]", s.ObservedValue, lo, hi)
 	}
-	_, families := fc.metrics(t)
-	stored, _ := value(families, "kedastral_receiver_samples_stored_total", nil)
-	dropped, _ := value(families, "kedastral_receiver_series_dropped_total", nil)
+	families := fc.metrics(t)
+	stored := families.Value(t, "kedastral_receiver_samples_stored_total", nil)
+	dropped := families.Value(t, "kedastral_receiver_series_dropped_total", nil)
 	// Prometheus sends up, scrape_duration_seconds, ... of the target too:
 	// those are dropped; e2e_requests_total, about one sample a second, kept
 	// (at least the two a rate needs).
 	if stored < 2 || dropped < 10 {
 		t.Errorf("stored %v samples and dropped %v series; want ≥ 2 and ≥ 10", stored, dropped)
 	}
-	if n, _ := value(families, "kedastral_receiver_requests_total", map[string]string{"code": "204"}); n < 1 {
+	if n := families.Value(t, "kedastral_receiver_requests_total", prometheus.Labels{"code": "204"}); n < 1 {
 		t.Errorf("no remote-write request answered 204: %v", n)
 	}
 	fc.Terminate(t)
@@ -98,13 +98,13 @@ func TestPushSurvivesKill(t *testing.T) {
 		"--lead-time=1m", "--model=baseline",
 	}
 	fc := startForecaster(t, args, nil, true)
-	waitFor(t, 30*time.Second, "the receiver", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the receiver", func() bool {
 		code, _, _ := get(t, fc.url+"/-/healthy")
 		return code == http.StatusOK
 	})
 	// 31 points a minute apart, ending now: 100, 101, ..., 130.
 	now := time.Now().Truncate(time.Minute)
-	if code := remoteWrite(t, fc.url, loadSeries("load", now)); code != http.StatusNoContent {
+	if code := testutil.PushV1(t, fc.url+"/api/v1/write", loadSeries("load", now)); code != http.StatusNoContent {
 		t.Fatalf("remote write: %d", code)
 	}
 	if err := fc.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -113,7 +113,7 @@ func TestPushSurvivesKill(t *testing.T) {
 	<-fc.Exited()
 
 	again := startForecaster(t, args, nil, true)
-	waitFor(t, 30*time.Second, "a forecast after the restart", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a forecast after the restart", func() bool {
 		_, _, ok := again.snapshot(t, "app")
 		return ok
 	})
@@ -159,22 +159,22 @@ func TestPushRestartStartsFromTheLastPlan(t *testing.T) {
 		}
 	}
 	fc := startForecaster(t, args("100"), nil, true)
-	waitFor(t, 30*time.Second, "the receiver", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the receiver", func() bool {
 		code, _, _ := get(t, fc.url+"/-/healthy")
 		return code == http.StatusOK
 	})
 	now := time.Now().Truncate(time.Minute)
-	if code := remoteWrite(t, fc.url, constantSeries("load", now, 3000)); code != http.StatusNoContent {
+	if code := testutil.PushV1(t, fc.url+"/api/v1/write", constantSeries("load", now, 3000)); code != http.StatusNoContent {
 		t.Fatalf("remote write: %d", code)
 	}
-	waitFor(t, 30*time.Second, "a plan of 36", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a plan of 36", func() bool {
 		s, _, ok := fc.snapshot(t, "app")
 		return ok && s.DesiredReplicas[0] == 36
 	})
 	fc.Terminate(t)
 
 	again := startForecaster(t, args("400"), nil, true)
-	waitFor(t, 30*time.Second, "a forecast after the restart", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a forecast after the restart", func() bool {
 		_, _, ok := again.snapshot(t, "app")
 		return ok
 	})
@@ -209,36 +209,13 @@ func loadSeries(name string, end time.Time) prompb.TimeSeries {
 	return ts
 }
 
-// remoteWrite sends series to url as a remote-write 1.0 request and returns
-// the status code.
-func remoteWrite(t *testing.T, url string, series ...prompb.TimeSeries) int {
-	t.Helper()
-	raw, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, err := http.NewRequest(http.MethodPost, url+"/api/v1/write", bytes.NewReader(snappy.Encode(nil, raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-protobuf")
-	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // TestPushBackfill starts the forecaster with a receiver and a Prometheus
 // that already holds the history: the history is read once by remote read,
 // and the first forecast has all of it though nothing was pushed.
 func TestPushBackfill(t *testing.T) {
 	prom := prometheustest.Start(t, prometheustest.Options{Args: []string{"--web.enable-remote-write-receiver"}})
 	now := time.Now().Truncate(time.Minute)
-	if code := remoteWrite(t, prom.URL, loadSeries("load", now), loadSeries("unrelated", now)); code/100 != 2 {
+	if code := testutil.PushV1(t, prom.URL+"/api/v1/write", loadSeries("load", now), loadSeries("unrelated", now)); code/100 != 2 {
 		t.Fatalf("remote write to Prometheus: %d", code)
 	}
 	fc := startForecaster(t, []string{
@@ -248,7 +225,7 @@ func TestPushBackfill(t *testing.T) {
 		"--step=1m", "--window=30m", "--horizon=5m", "--interval=1s", "--stale-after=10m",
 		"--lead-time=1m", "--model=baseline",
 	}, nil, true)
-	waitFor(t, 30*time.Second, "a forecast from the backfilled history", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "a forecast from the backfilled history", func() bool {
 		_, _, ok := fc.snapshot(t, "app")
 		return ok
 	})
@@ -272,7 +249,7 @@ func TestPushBackfill(t *testing.T) {
 	// The receiver is open once the backfill is done: a newer sample is
 	// taken.
 	next := prompb.TimeSeries{Labels: loadSeries("load", now).Labels, Samples: []prompb.Sample{{Timestamp: now.Add(time.Second).UnixMilli(), Value: 131}}}
-	if code := remoteWrite(t, fc.url, next); code != http.StatusNoContent {
+	if code := testutil.PushV1(t, fc.url+"/api/v1/write", next); code != http.StatusNoContent {
 		t.Errorf("remote write after the backfill: %d, want 204", code)
 	}
 	fc.Terminate(t)
@@ -292,12 +269,12 @@ func TestPushReload(t *testing.T) {
 	write("load")
 	fc := startForecaster(t, []string{"--config.file=" + config, "--stale-after=10m", "--web.enable-lifecycle",
 		"--storage.path=" + filepath.Join(t.TempDir(), "data")}, nil, true)
-	waitFor(t, 30*time.Second, "the receiver", func() bool {
+	testutil.WaitFor(t, 30*time.Second, "the receiver", func() bool {
 		code, _, _ := get(t, fc.url+"/-/healthy")
 		return code == http.StatusOK
 	})
 	now := time.Now().Truncate(time.Minute)
-	if code := remoteWrite(t, fc.url, loadSeries("load", now), loadSeries("other", now)); code != http.StatusNoContent {
+	if code := testutil.PushV1(t, fc.url+"/api/v1/write", loadSeries("load", now), loadSeries("other", now)); code != http.StatusNoContent {
 		t.Fatalf("remote write: %d", code)
 	}
 	write("other")
@@ -315,19 +292,19 @@ func TestPushReload(t *testing.T) {
 		ts.Samples = []prompb.Sample{{Timestamp: now.Add(time.Minute).UnixMilli(), Value: 131}}
 		return ts
 	}
-	if code := remoteWrite(t, fc.url, next("load"), next("other")); code != http.StatusNoContent {
+	if code := testutil.PushV1(t, fc.url+"/api/v1/write", next("load"), next("other")); code != http.StatusNoContent {
 		t.Fatalf("remote write: %d", code)
 	}
 	// Before the reload load was kept (31) and other dropped (31); after it
 	// other is kept (1) and load dropped (1): 32 stored, 32 dropped, and
 	// one series dropped per request.
-	_, families := fc.metrics(t)
+	families := fc.metrics(t)
 	for name, want := range map[string]float64{
 		"kedastral_receiver_samples_stored_total":  32,
 		"kedastral_receiver_samples_dropped_total": 32,
 		"kedastral_receiver_series_dropped_total":  2,
 	} {
-		if got, _ := value(families, name, nil); got != want {
+		if got := families.Value(t, name, nil); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // TestRemoteWriteEndToEnd: the forecaster reads a real Prometheus and
@@ -45,11 +46,11 @@ func TestRemoteWriteEndToEnd(t *testing.T) {
 	// Take one snapshot, then wait (the batch deadline is 5 s) until its
 	// desired replicas are in Prometheus at its time (half a millisecond
 	// after it, as the sample's timestamp is cut to the millisecond).
-	waitFor(t, time.Minute, "a first forecast", func() bool { _, _, ok := fc.snapshot(t, "checkout"); return ok })
+	testutil.WaitFor(t, time.Minute, "a first forecast", func() bool { _, _, ok := fc.snapshot(t, "checkout"); return ok })
 	s, _, _ := fc.snapshot(t, "checkout")
 	at := s.GeneratedAt.Add(500 * time.Microsecond)
 	var checked bool
-	waitFor(t, time.Minute, "the forecast in Prometheus", func() bool {
+	testutil.WaitFor(t, time.Minute, "the forecast in Prometheus", func() bool {
 		v := instant(`kedastral_forecast_desired_replicas{workload="checkout"}`, at)
 		if len(v) != 1 || v[0].Timestamp.Time().Before(at.Add(-time.Millisecond)) {
 			return false
@@ -74,8 +75,7 @@ func TestRemoteWriteEndToEnd(t *testing.T) {
 	if !checked {
 		t.Fatal("nothing compared")
 	}
-	_, families := fc.metrics(t)
-	if n, _ := value(families, "kedastral_remote_write_samples_sent_total", nil); n == 0 {
+	if n := fc.metrics(t).Value(t, "kedastral_remote_write_samples_sent_total", nil); n == 0 {
 		t.Error("kedastral_remote_write_samples_sent_total is 0")
 	}
 	fc.Terminate(t)

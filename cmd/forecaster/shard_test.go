@@ -12,6 +12,7 @@ import (
 
 	"github.com/HatiCode/kedastral/internal/config"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // shardOwners pins the shard, of three, that owns each workload name, so
@@ -80,7 +81,7 @@ func TestShardsSplitWorkloads(t *testing.T) {
 	check := func(n int) {
 		t.Helper()
 		for s, fc := range fcs {
-			waitFor(t, time.Minute, fmt.Sprintf("shard %d ready with its workloads", s), func() bool {
+			testutil.WaitFor(t, time.Minute, fmt.Sprintf("shard %d ready with its workloads", s), func() bool {
 				if code, _, _ := get(t, fc.url+"/-/ready"); code != http.StatusOK {
 					return false
 				}
@@ -128,9 +129,8 @@ func TestShardsSplitWorkloads(t *testing.T) {
 				}
 			}
 			covered += len(served[s])
-			_, families := fc.metrics(t)
 			var series []string
-			for _, m := range families["kedastral_forecast_desired_replicas"].GetMetric() {
+			for _, m := range fc.metrics(t).Family(t, "kedastral_forecast_desired_replicas").GetMetric() {
 				for _, l := range m.GetLabel() {
 					if l.GetName() == "workload" {
 						series = append(series, l.GetValue())

@@ -12,6 +12,7 @@ import (
 
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // snapshot fetches the forecaster's /forecast/current for workload; ok is
@@ -40,7 +41,7 @@ func TestEndToEnd(t *testing.T) {
 	prom := prometheustest.Start(t, prometheustest.Options{})
 	fcAddr := prometheustest.FreeAddr(t)
 	// A 5 s step and a 30 s horizon: the plan covers the next 30 s.
-	fc := start(t, "forecaster", forecasterBinary, []string{
+	fc := start(t, "forecaster", bins["forecaster"], []string{
 		"--prometheus.url=" + prom.URL,
 		"--workload=app", "--query=vector(450)",
 		"--interval=1s", "--step=5s", "--window=2m", "--horizon=30s", "--lead-time=10s",
@@ -68,7 +69,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// The first call starts the refreshing of the workload and answers the
 	// default; soon the forecaster's plan is served.
-	waitFor(t, 20*time.Second, "the forecaster's plan from GetMetrics", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the forecaster's plan from GetMetrics", func() bool {
 		n, err := getMetrics(t, c, app)
 		if err != nil {
 			t.Fatalf("GetMetrics: %v", err)
@@ -92,7 +93,7 @@ func TestEndToEnd(t *testing.T) {
 	if first, err := stream.Recv(); err != nil || !first.GetResult() {
 		t.Fatalf("StreamIsActive first message %v, %v; want true", first, err)
 	}
-	if n, _ := value(s.metrics(t), "kedastral_scaler_returned_replicas", map[string]string{"workload": "app"}); n != want {
+	if n := s.metrics(t).Value(t, "kedastral_scaler_returned_replicas", map[string]string{"workload": "app"}); n != want {
 		t.Errorf("kedastral_scaler_returned_replicas{workload=app} = %v, want %d", n, want)
 	}
 
@@ -107,7 +108,7 @@ func TestEndToEnd(t *testing.T) {
 		answers  []int64
 		fellBack time.Time
 	)
-	waitFor(t, 60*time.Second, "the fallback to --default-min", func() bool {
+	testutil.WaitFor(t, 60*time.Second, "the fallback to --default-min", func() bool {
 		n, err := getMetrics(t, c, app)
 		if err != nil {
 			t.Fatalf("GetMetrics after the forecaster died: %v, want an answer", err)
@@ -134,11 +135,11 @@ func TestEndToEnd(t *testing.T) {
 	// The stale plan was followed: answers counted as stale, past
 	// --stale-after; then past its horizon, as expired.
 	after := s.metrics(t)
-	if n, _ := value(after, "kedastral_scaler_snapshot_stale_total", map[string]string{"reason": "stale"}); n < 10 {
-		t.Errorf("kedastral_scaler_snapshot_stale_total{reason=stale} = %v, want the held plan counted, ≥ 10", n)
+	if n := after.Value(t, "kedastral_scaler_fallbacks_total", map[string]string{"reason": "stale"}); n < 10 {
+		t.Errorf("kedastral_scaler_fallbacks_total{reason=stale} = %v, want the held plan counted, ≥ 10", n)
 	}
-	if n, _ := value(after, "kedastral_scaler_snapshot_stale_total", map[string]string{"reason": "expired"}); n < 1 {
-		t.Errorf("kedastral_scaler_snapshot_stale_total{reason=expired} = %v, want ≥ 1", n)
+	if n := after.Value(t, "kedastral_scaler_fallbacks_total", map[string]string{"reason": "expired"}); n < 1 {
+		t.Errorf("kedastral_scaler_fallbacks_total{reason=expired} = %v, want ≥ 1", n)
 	}
 	// From then on: the default, active, and no error.
 	for range 5 {
@@ -152,10 +153,10 @@ func TestEndToEnd(t *testing.T) {
 	}
 	cancelStream()
 	after = s.metrics(t)
-	if n, _ := value(after, "kedastral_scaler_source_errors_total", map[string]string{"source": "forecaster", "reason": "unavailable"}); n < 1 {
+	if n := after.Value(t, "kedastral_scaler_source_errors_total", map[string]string{"source": "forecaster", "reason": "unavailable"}); n < 1 {
 		t.Errorf("kedastral_scaler_source_errors_total{source=forecaster,reason=unavailable} = %v, want ≥ 1", n)
 	}
-	if n, _ := value(after, "kedastral_scaler_returned_replicas", map[string]string{"workload": "app"}); n != 2 {
+	if n := after.Value(t, "kedastral_scaler_returned_replicas", map[string]string{"workload": "app"}); n != 2 {
 		t.Errorf("kedastral_scaler_returned_replicas{workload=app} = %v, want 2", n)
 	}
 	// A ScaledObject that tolerates older plans still gets the last one.

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
@@ -56,6 +57,8 @@ type flags struct {
 	tlsCert        string
 	tlsKey         string
 	tlsClientCA    string
+	tlsConfigFile  string
+	httpConfigFile string
 	web            *web.FlagConfig
 	log            promslog.Config
 }
@@ -82,6 +85,10 @@ func addFlags(app *kingpin.Application) *flags {
 	app.Flag("max-workloads", "Most workloads tracked at once (their names come from KEDA's calls); a call naming another is refused with RESOURCE_EXHAUSTED. A workload nobody asks for is forgotten after 10 minutes. 0 means no limit.").
 		Default("10000").IntVar(&f.maxWorkloads)
 	app.Flag("source.timeout", "Time limit of one read of a plan.").Default("2s").SetValue(&f.sourceTimeout)
+	app.Flag("source.http-config-file", "HTTP client configuration (YAML, the format of Prometheus's http_config: basic_auth, authorization, oauth2, tls_config, proxy_url…) for reading the plans from --forecaster.url or --prometheus.url, such as a forecaster behind --web.config.file.").
+		PlaceHolder("<file>").StringVar(&f.httpConfigFile)
+	app.Flag("grpc.tls-config-file", "Web configuration file (exporter-toolkit's format, as --web.config.file) whose tls_server_config serves the gRPC API with TLS or mutual TLS; read again at each connection. Replaces the three --grpc.tls-* file flags.").
+		PlaceHolder("<file>").StringVar(&f.tlsConfigFile)
 	app.Flag("grpc.tls-cert-file", "Certificate of the gRPC server (PEM); with --grpc.tls-key-file, serves TLS.").PlaceHolder("<file>").StringVar(&f.tlsCert)
 	app.Flag("grpc.tls-key-file", "Key of the gRPC server certificate (PEM).").PlaceHolder("<file>").StringVar(&f.tlsKey)
 	app.Flag("grpc.tls-client-ca-file", "CA bundle (PEM) that client certificates must chain to: mutual TLS, as KEDA's tlsClientCert and tlsClientKey provide.").
@@ -112,6 +119,8 @@ func (f *flags) check() error {
 		return errors.New("--grpc.tls-cert-file and --grpc.tls-key-file go together")
 	case f.tlsClientCA != "" && f.tlsCert == "":
 		return errors.New("--grpc.tls-client-ca-file needs --grpc.tls-cert-file and --grpc.tls-key-file")
+	case f.tlsConfigFile != "" && f.tlsCert != "":
+		return errors.New("--grpc.tls-config-file and the --grpc.tls-*-file flags cannot be used together")
 	}
 	return nil
 }
@@ -151,7 +160,9 @@ type scalerProcess struct {
 	grpc     *grpc.Server
 	health   *health.Server
 	listener net.Listener
-	http     *http.Server
+	// tls is the gRPC server's TLS, nil without it.
+	tls  *scaler.ServerTLS
+	http *http.Server
 	// stopStreams ends the streams KEDA holds open (StreamIsActive), which
 	// GracefulStop would otherwise wait for until its timeout.
 	stopStreams context.CancelFunc
@@ -171,7 +182,7 @@ func newScalerProcess(f *flags, logger *slog.Logger) (*scalerProcess, error) {
 	sc := &scalerProcess{flags: f, logger: logger, health: health.NewServer(), http: newWebServer(reg, logger)}
 	sc.cache = scaler.NewCache(source, scaler.CacheOptions{
 		Refresh: time.Duration(f.refresh), Timeout: time.Duration(f.sourceTimeout), Idle: 10 * time.Minute,
-		MaxWorkloads: f.maxWorkloads, Logger: logger.With("component", "cache"), Age: metrics.CacheAge,
+		MaxWorkloads: f.maxWorkloads, Logger: logger.With("component", "cache"), Age: metrics.CacheAge, Forget: metrics.Forget,
 	})
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kedastral_scaler_workloads",
@@ -180,12 +191,12 @@ func newScalerProcess(f *flags, logger *slog.Logger) (*scalerProcess, error) {
 	if f.workload != "" {
 		sc.cache.Get(f.workload) // warm the default workload's plan
 	}
+	if sc.tls, err = newServerTLS(f, logger); err != nil {
+		return nil, err
+	}
 	streams, stopStreams := context.WithCancel(context.Background())
 	sc.stopStreams = stopStreams
-	if sc.grpc, err = newGRPCServer(f, metrics, streams, logger); err != nil {
-		stopStreams()
-		return nil, fmt.Errorf("set up gRPC TLS: %w", err)
-	}
+	sc.grpc = newGRPCServer(sc.tls, metrics, streams)
 	defaults := scaler.Defaults{Workload: f.workload, DefaultMin: f.defaultMin, StaleAfter: time.Duration(f.staleAfter)}
 	externalscaler.RegisterExternalScalerServer(sc.grpc, scaler.NewServer(sc.cache, defaults, metrics, time.Second))
 	healthpb.RegisterHealthServer(sc.grpc, sc.health)
@@ -248,7 +259,7 @@ func (sc *scalerProcess) run() int {
 func (sc *scalerProcess) addGRPC(g *run.Group) {
 	g.Add(func() error {
 		sc.logger.Info("Serving KEDA External Scaler", "address", sc.listener.Addr().String(),
-			"tls", sc.flags.tlsCert != "", "mtls", sc.flags.tlsClientCA != "")
+			"tls", sc.tls != nil, "mtls", sc.tls != nil && sc.tls.MutualTLS())
 		if err := sc.grpc.Serve(sc.listener); err != nil {
 			return fmt.Errorf("grpc server: %w", err)
 		}
@@ -266,31 +277,47 @@ func (sc *scalerProcess) addGRPC(g *run.Group) {
 	})
 }
 
-// newSource returns the forecasters, or Prometheus, as the flags say.
+// newSource returns the forecasters, or Prometheus, as the flags say, read
+// with the HTTP client of --source.http-config-file.
 func newSource(f *flags, metrics *scaler.Metrics) (scaler.Source, error) {
-	client := &http.Client{Timeout: time.Duration(f.sourceTimeout)}
+	httpConfig := &promconfig.DefaultHTTPClientConfig
+	if f.httpConfigFile != "" {
+		var err error
+		if httpConfig, _, err = promconfig.LoadHTTPConfigFile(f.httpConfigFile); err != nil {
+			return nil, fmt.Errorf("--source.http-config-file: %w", err)
+		}
+	}
+	client, err := promconfig.NewClientFromConfig(*httpConfig, "kedastral_scaler")
+	if err != nil {
+		return nil, fmt.Errorf("--source.http-config-file: %w", err)
+	}
+	client.Timeout = time.Duration(f.sourceTimeout)
 	if f.prometheusURL != "" {
 		return scaler.NewPrometheus(f.prometheusURL, client, metrics.SourceErrors)
 	}
 	return scaler.NewForecasters(f.forecasterURLs, client, metrics.SourceErrors)
 }
 
-// newGRPCServer returns the gRPC server, with TLS or mutual TLS when the
-// flags ask for it (the certificate files are read again when they
-// change), counting every call; streams end when streams is done.
-func newGRPCServer(f *flags, metrics *scaler.Metrics, streams context.Context, logger *slog.Logger) (*grpc.Server, error) {
+// newServerTLS returns the gRPC server's TLS as the flags ask for it, or
+// nil without TLS.
+func newServerTLS(f *flags, logger *slog.Logger) (*scaler.ServerTLS, error) {
+	if f.tlsConfigFile == "" && f.tlsCert == "" {
+		return nil, nil
+	}
+	return scaler.NewServerTLS(f.tlsConfigFile, scaler.TLSFromFiles(f.tlsCert, f.tlsKey, f.tlsClientCA), logger)
+}
+
+// newGRPCServer returns the gRPC server, with serverTLS when it is not nil,
+// counting every call; streams end when streams is done.
+func newGRPCServer(serverTLS *scaler.ServerTLS, metrics *scaler.Metrics, streams context.Context) *grpc.Server {
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(metrics.UnaryInterceptor),
 		grpc.ChainStreamInterceptor(metrics.StreamInterceptor, endOnShutdown(streams)),
 	}
-	if f.tlsCert != "" {
-		files, err := scaler.NewTLSFiles(f.tlsCert, f.tlsKey, f.tlsClientCA, logger)
-		if err != nil {
-			return nil, err
-		}
-		opts = append(opts, grpc.Creds(credentials.NewTLS(files.Config())))
+	if serverTLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(serverTLS.Config())))
 	}
-	return grpc.NewServer(opts...), nil
+	return grpc.NewServer(opts...)
 }
 
 // endOnShutdown cancels every stream's context once done is.

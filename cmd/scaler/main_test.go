@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,9 +14,6 @@ import (
 	"time"
 
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -27,35 +22,19 @@ import (
 
 	"github.com/HatiCode/kedastral/internal/proctest"
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
-// Binaries built once for every test here, as a user runs them: the scaler
-// and, for the end-to-end test, the forecaster it reads.
-var (
-	binary           string
-	forecasterBinary string
-)
+// bins are the binaries built once for every test here, as a user runs
+// them: the scaler and, for the end-to-end tests, the forecaster it reads.
+var bins = map[string]string{}
 
 // callTimeout bounds every gRPC call: the scaler answers from its cache, so
 // a call that takes this long has hung.
 const callTimeout = 5 * time.Second
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "scaler-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins, err := proctest.Build(dir, map[string]string{"scaler": ".", "forecaster": "../forecaster"})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	binary, forecasterBinary = bins["scaler"], bins["forecaster"]
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(proctest.Main(m, map[string]string{"scaler": ".", "forecaster": "../forecaster"}, bins))
 }
 
 // process is a running scaler or forecaster.
@@ -80,7 +59,7 @@ func startScaler(t *testing.T, args ...string) *process {
 	t.Helper()
 	grpcAddr, webAddr := prometheustest.FreeAddr(t), prometheustest.FreeAddr(t)
 	args = append(args, "--grpc.listen-address="+grpcAddr, "--web.listen-address="+webAddr)
-	p := start(t, "scaler", binary, args, nil)
+	p := start(t, "scaler", bins["scaler"], args, nil)
 	p.grpcAddr, p.webURL = grpcAddr, "http://"+webAddr
 	p.waitHTTP(t, "/healthz")
 	return p
@@ -90,7 +69,7 @@ func startScaler(t *testing.T, args ...string) *process {
 // exits first.
 func (p *process) waitHTTP(t *testing.T, path string) {
 	t.Helper()
-	waitFor(t, 30*time.Second, p.Name+" "+path, func() bool {
+	testutil.WaitFor(t, 30*time.Second, p.Name+" "+path, func() bool {
 		select {
 		case <-p.Exited():
 			t.Fatalf("%s exited: %v\n%s", p.Name, p.Err(), p.Logs())
@@ -99,18 +78,6 @@ func (p *process) waitHTTP(t *testing.T, path string) {
 		code, _ := get(t, p.webURL+path)
 		return code == http.StatusOK
 	})
-}
-
-// waitFor polls cond every 50 ms for up to limit.
-func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // get returns the status and body of url; 0 when nothing answers.
@@ -129,43 +96,10 @@ func get(t *testing.T, url string) (int, []byte) {
 	return resp.StatusCode, body
 }
 
-// metrics scrapes the scaler's /metrics and parses it.
-func (p *process) metrics(t *testing.T) map[string]*dto.MetricFamily {
+// metrics scrapes the process's /metrics and parses it.
+func (p *process) metrics(t *testing.T) testutil.Families {
 	t.Helper()
-	code, body := get(t, p.webURL+"/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics answered %d", code)
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("parse /metrics: %v", err)
-	}
-	return families
-}
-
-// value returns the value of the series of name whose labels include want.
-func value(families map[string]*dto.MetricFamily, name string, want map[string]string) (float64, bool) {
-	for _, m := range families[name].GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		match := true
-		for k, v := range want {
-			match = match && labels[k] == v
-		}
-		if !match {
-			continue
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		}
-	}
-	return 0, false
+	return testutil.Scrape(t, p.webURL+"/metrics")
 }
 
 // dial returns a client connection to addr with opts (plaintext when none),
@@ -269,8 +203,12 @@ func TestBadCommandLine(t *testing.T) {
 		{name: "key without cert", args: []string{fc, "--grpc.tls-key-file=" + pki.serverKey}, wantCode: 2, wantMsg: "--grpc.tls-cert-file and --grpc.tls-key-file go together"},
 		{name: "client CA without cert", args: []string{fc, "--grpc.tls-client-ca-file=" + pki.caCert}, wantCode: 2, wantMsg: "--grpc.tls-client-ca-file needs --grpc.tls-cert-file and --grpc.tls-key-file"},
 		{name: "unreadable cert file", args: []string{fc, "--grpc.tls-cert-file=" + filepath.Join(dir, "absent.crt"), "--grpc.tls-key-file=" + pki.serverKey}, wantCode: 1, wantMsg: "absent.crt: no such file or directory"},
-		{name: "cert file not PEM", args: []string{fc, "--grpc.tls-cert-file=" + notPEM, "--grpc.tls-key-file=" + pki.serverKey}, wantCode: 1, wantMsg: "load gRPC certificate"},
-		{name: "unreadable client CA", args: []string{fc, "--grpc.tls-cert-file=" + pki.serverCert, "--grpc.tls-key-file=" + pki.serverKey, "--grpc.tls-client-ca-file=" + filepath.Join(dir, "absent-ca.crt")}, wantCode: 1, wantMsg: "read client CA"},
+		{name: "cert file not PEM", args: []string{fc, "--grpc.tls-cert-file=" + notPEM, "--grpc.tls-key-file=" + pki.serverKey}, wantCode: 1, wantMsg: "failed to find any PEM data in certificate input"},
+		{name: "unreadable client CA", args: []string{fc, "--grpc.tls-cert-file=" + pki.serverCert, "--grpc.tls-key-file=" + pki.serverKey, "--grpc.tls-client-ca-file=" + filepath.Join(dir, "absent-ca.crt")}, wantCode: 1, wantMsg: "absent-ca.crt: no such file or directory"},
+		{name: "TLS config file and file flags", args: []string{fc, "--grpc.tls-config-file=" + notPEM, "--grpc.tls-cert-file=" + pki.serverCert, "--grpc.tls-key-file=" + pki.serverKey}, wantCode: 2, wantMsg: "--grpc.tls-config-file and the --grpc.tls-*-file flags cannot be used together"},
+		{name: "TLS config file not YAML", args: []string{fc, "--grpc.tls-config-file=" + notPEM}, wantCode: 1, wantMsg: "cannot unmarshal"},
+		{name: "unreadable source HTTP config", args: []string{fc, "--source.http-config-file=" + filepath.Join(dir, "absent.yml")}, wantCode: 1, wantMsg: "--source.http-config-file: open"},
+		{name: "source HTTP config not valid", args: []string{fc, "--source.http-config-file=" + notPEM}, wantCode: 1, wantMsg: "--source.http-config-file: yaml"},
 		{name: "client CA not PEM", args: []string{fc, "--grpc.tls-cert-file=" + pki.serverCert, "--grpc.tls-key-file=" + pki.serverKey, "--grpc.tls-client-ca-file=" + notPEM}, wantCode: 1, wantMsg: "holds no PEM certificate"},
 		{name: "unknown flag", args: []string{fc, "--no-such-flag"}, wantCode: 2, wantMsg: "unknown long flag '--no-such-flag'"},
 		{name: "default-min not a number", args: []string{fc, "--default-min=two"}, wantCode: 2, wantMsg: "two"},
@@ -287,7 +225,7 @@ func TestBadCommandLine(t *testing.T) {
 			if !strings.Contains(strings.Join(tc.args, " "), "--grpc.listen-address") {
 				args = append(args, "--grpc.listen-address="+prometheustest.FreeAddr(t))
 			}
-			proctest.CheckExit(t, binary, args, nil, 15*time.Second, tc.wantCode, tc.wantMsg)
+			proctest.CheckExit(t, bins["scaler"], args, nil, 15*time.Second, tc.wantCode, tc.wantMsg)
 		})
 	}
 }
@@ -349,10 +287,10 @@ func TestHealthAndMetrics(t *testing.T) {
 
 	// Every call is counted by method and code; the forecaster that is not
 	// there is counted as unavailable, and the fallbacks as missing.
-	var families map[string]*dto.MetricFamily
-	waitFor(t, 10*time.Second, "a failed read of the forecaster in /metrics", func() bool {
+	var families testutil.Families
+	testutil.WaitFor(t, 10*time.Second, "a failed read of the forecaster in /metrics", func() bool {
 		families = s.metrics(t)
-		n, _ := value(families, "kedastral_scaler_source_errors_total", map[string]string{"source": "forecaster", "reason": "unavailable"})
+		n := families.Value(t, "kedastral_scaler_source_errors_total", map[string]string{"source": "forecaster", "reason": "unavailable"})
 		return n >= 1
 	})
 	for _, tc := range []struct {
@@ -365,12 +303,17 @@ func TestHealthAndMetrics(t *testing.T) {
 		{"kedastral_scaler_requests_total", map[string]string{"method": "GetMetricSpec", "status": "OK"}, 1},
 		{"kedastral_scaler_requests_total", map[string]string{"method": "IsActive", "status": "OK"}, 2},
 		{"kedastral_scaler_requests_total", map[string]string{"method": "Check", "status": "OK"}, 1},
+		{"kedastral_scaler_fallbacks_total", map[string]string{"reason": "missing"}, 6},
 		{"kedastral_scaler_snapshot_stale_total", map[string]string{"reason": "missing"}, 6},
 		{"kedastral_scaler_returned_replicas", map[string]string{"workload": "app"}, 3},
 	} {
-		if n, ok := value(families, tc.name, tc.labels); !ok || n < tc.min {
+		if n, ok := families.Find(t, tc.name, tc.labels); !ok || n < tc.min {
 			t.Errorf("%s%v = %v (present %v), want ≥ %v", tc.name, tc.labels, n, ok, tc.min)
 		}
+	}
+	// GetMetrics answered 4 times OK and 3 times InvalidArgument: 7 timed.
+	if n := families.Count(t, "kedastral_scaler_request_duration_seconds", map[string]string{"method": "GetMetrics"}); n < 7 {
+		t.Errorf("kedastral_scaler_request_duration_seconds{method=GetMetrics} counts %d calls, want ≥ 7", n)
 	}
 	if _, ok := families["kedastral_build_info"]; !ok {
 		t.Error("/metrics lacks kedastral_build_info")

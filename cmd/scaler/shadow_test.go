@@ -8,6 +8,7 @@ import (
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
 
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // TestShadowModeEndToEnd runs the built forecaster in shadow mode against
@@ -23,7 +24,7 @@ func TestShadowModeEndToEnd(t *testing.T) {
 	prom := prometheustest.Start(t, prometheustest.Options{})
 	fcAddr := prometheustest.FreeAddr(t)
 	t0 := time.Now().Add(15 * time.Second).Unix()
-	fc := start(t, "forecaster", forecasterBinary, []string{
+	fc := start(t, "forecaster", bins["forecaster"], []string{
 		"--prometheus.url=" + prom.URL,
 		"--workload=app", fmt.Sprintf("--query=vector(100 + 900 * (time() < bool %d))", t0),
 		"--interval=1s", "--step=1s", "--window=1m", "--horizon=20s", "--lead-time=2s", "--model=baseline",
@@ -37,12 +38,12 @@ func TestShadowModeEndToEnd(t *testing.T) {
 	app := map[string]string{"workload": "app"}
 
 	// Before T0 both ask for ceil(1000 / 100) = 10.
-	waitFor(t, 20*time.Second, "the reactive count of 10 from GetMetrics", func() bool {
+	testutil.WaitFor(t, 20*time.Second, "the reactive count of 10 from GetMetrics", func() bool {
 		n, err := getMetrics(t, c, app)
 		return err == nil && n == 10
 	})
 	var planned int
-	waitFor(t, 40*time.Second, "GetMetrics serving 1 while the plan is above it", func() bool {
+	testutil.WaitFor(t, 40*time.Second, "GetMetrics serving 1 while the plan is above it", func() bool {
 		snap, ok := fc.snapshot(t, "app")
 		if !ok || snap.ObservedValue != 100 || len(snap.PlannedReplicas) == 0 || snap.PlannedReplicas[0] <= 1 {
 			return false
@@ -58,10 +59,10 @@ func TestShadowModeEndToEnd(t *testing.T) {
 		return n == 1
 	})
 	families := fc.metrics(t)
-	if n, _ := value(families, "kedastral_forecast_desired_replicas", app); n != 1 {
+	if n := families.Value(t, "kedastral_forecast_desired_replicas", app); n != 1 {
 		t.Errorf("kedastral_forecast_desired_replicas = %v, want the reactive count 1", n)
 	}
-	if n, ok := value(families, "kedastral_forecast_planned_replicas", map[string]string{"workload": "app", "horizon": "0s"}); !ok || n <= 1 {
+	if n, ok := families.Find(t, "kedastral_forecast_planned_replicas", map[string]string{"workload": "app", "horizon": "0s"}); !ok || n <= 1 {
 		t.Errorf("kedastral_forecast_planned_replicas{horizon=0s} = %v (published %v), want the plan, above 1", n, ok)
 	}
 	t.Logf("KEDA got 1 while the plan asked for %d", planned)

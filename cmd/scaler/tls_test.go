@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,12 +12,15 @@ import (
 	"time"
 
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
+	"golang.org/x/crypto/bcrypt"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
+	"github.com/HatiCode/kedastral/internal/prometheustest"
 	"github.com/HatiCode/kedastral/internal/testpki"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // pki is a test PKI written as PEM files: a CA, a server certificate for
@@ -110,7 +114,7 @@ func TestTLS(t *testing.T) {
 	t.Parallel()
 	p := newPKI(t)
 	s := startScaler(t, noForecaster(t), "--grpc.tls-cert-file="+p.serverCert, "--grpc.tls-key-file="+p.serverKey)
-	waitFor(t, 10*time.Second, "the scaler to log tls=true mtls=false", func() bool { return strings.Contains(s.Logs(), " tls=true mtls=false") })
+	testutil.WaitFor(t, 10*time.Second, "the scaler to log tls=true mtls=false", func() bool { return strings.Contains(s.Logs(), " tls=true mtls=false") })
 	checkClients(t, s.grpcAddr, []struct {
 		name string
 		opt  grpc.DialOption
@@ -131,7 +135,7 @@ func TestMutualTLS(t *testing.T) {
 	p := newPKI(t)
 	s := startScaler(t, noForecaster(t), "--grpc.tls-cert-file="+p.serverCert, "--grpc.tls-key-file="+p.serverKey,
 		"--grpc.tls-client-ca-file="+p.caCert)
-	waitFor(t, 10*time.Second, "the scaler to log tls=true mtls=true", func() bool { return strings.Contains(s.Logs(), " tls=true mtls=true") })
+	testutil.WaitFor(t, 10*time.Second, "the scaler to log tls=true mtls=true", func() bool { return strings.Contains(s.Logs(), " tls=true mtls=true") })
 	checkClients(t, s.grpcAddr, []struct {
 		name string
 		opt  grpc.DialOption
@@ -147,4 +151,91 @@ func TestMutualTLS(t *testing.T) {
 	if code, _ := get(t, s.webURL+"/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz answered %d", code)
 	}
+}
+
+// TestSecuredForecaster runs the forecaster behind --web.config.file (TLS
+// and basic auth) and the scaler reading it with --source.http-config-file:
+// the plan is served. A scaler with the wrong password gets 401s, counted,
+// and answers --default-min.
+func TestSecuredForecaster(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	dir := filepath.Dir(p.caCert)
+	hash, err := bcrypt.GenerateFromPassword([]byte("s3cret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) string {
+		t.Helper()
+		file := filepath.Join(dir, name)
+		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	webConfig := write("web.yml", fmt.Sprintf("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  keda: %s\n", hash))
+	write("password", "s3cret\n")
+	write("wrong", "guess\n")
+	client := func(passwordFile string) string {
+		return write("client-"+passwordFile+".yml", fmt.Sprintf("basic_auth:\n  username: keda\n  password_file: %s\ntls_config:\n  ca_file: ca.crt\n", passwordFile))
+	}
+
+	prom := prometheustest.Start(t, prometheustest.Options{})
+	fcAddr := prometheustest.FreeAddr(t)
+	// A constant load of 450 at 100 a pod: ceil(450/100) = 5 replicas.
+	fc := start(t, "forecaster", bins["forecaster"], []string{
+		"--prometheus.url=" + prom.URL, "--workload=app", "--query=vector(450)",
+		"--interval=1s", "--step=5s", "--window=2m", "--horizon=30s", "--lead-time=10s",
+		"--target-per-pod=100", "--headroom=1", "--min-replicas=1",
+		"--web.listen-address=" + fcAddr, "--web.config.file=" + webConfig,
+	}, nil)
+	fcURL := "https://" + fcAddr
+	good := startScaler(t, "--forecaster.url="+fcURL, "--source.http-config-file="+client("password"), "--refresh-interval=200ms", "--default-min=2")
+	bad := startScaler(t, "--forecaster.url="+fcURL, "--source.http-config-file="+client("wrong"), "--refresh-interval=200ms", "--default-min=2")
+	app := map[string]string{"workload": "app"}
+	c := externalscaler.NewExternalScalerClient(dial(t, good.grpcAddr))
+	testutil.WaitFor(t, 60*time.Second, "the plan through TLS and basic auth", func() bool {
+		select {
+		case <-fc.Exited():
+			t.Fatalf("forecaster exited: %v\n%s", fc.Err(), fc.Logs())
+		default:
+		}
+		n, err := getMetrics(t, c, app)
+		return err == nil && n == 5
+	})
+	cb := externalscaler.NewExternalScalerClient(dial(t, bad.grpcAddr))
+	testutil.WaitFor(t, 30*time.Second, "the wrong password refused", func() bool {
+		if n, err := getMetrics(t, cb, app); err != nil || n != 2 {
+			t.Fatalf("GetMetrics with the wrong password = %d, %v; want --default-min 2", n, err)
+		}
+		n := bad.metrics(t).Value(t, "kedastral_scaler_source_errors_total", map[string]string{"source": "forecaster", "reason": "http_status"})
+		return n >= 1
+	})
+	if !strings.Contains(bad.Logs(), "401") {
+		t.Errorf("the scaler with the wrong password did not log the 401:\n%s", bad.Logs())
+	}
+}
+
+// TestTLSConfigFile: --grpc.tls-config-file, exporter-toolkit's web
+// configuration format, serves mutual TLS as the three file flags do.
+func TestTLSConfigFile(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	file := filepath.Join(filepath.Dir(p.caCert), "grpc-web.yml")
+	content := "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_ca_file: ca.crt\n  client_auth_type: RequireAndVerifyClientCert\n"
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startScaler(t, noForecaster(t), "--grpc.tls-config-file="+file)
+	testutil.WaitFor(t, 10*time.Second, "the scaler to log tls=true mtls=true", func() bool { return strings.Contains(s.Logs(), " tls=true mtls=true") })
+	checkClients(t, s.grpcAddr, []struct {
+		name string
+		opt  grpc.DialOption
+		ok   bool
+	}{
+		{"client certificate of the CA", tlsClient(t, p.caCert, p.clientCert, p.clientKey), true},
+		{"no client certificate", tlsClient(t, p.caCert, "", ""), false},
+		{"client certificate of another CA", tlsClient(t, p.caCert, p.otherClientCert, p.otherClientKey), false},
+		{"plaintext", nil, false},
+	})
 }

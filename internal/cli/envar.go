@@ -1,6 +1,6 @@
 // Package cli holds what Kedastral's commands share as processes: their
-// command line (flags read from the environment, workload flags) and their
-// signal handling.
+// command line (flags read from the environment, the app and its parsing)
+// and their signal handling; the workload flags are in internal/workloadflag.
 package cli
 
 import (

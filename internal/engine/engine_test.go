@@ -68,7 +68,7 @@ func testWorkload() config.Workload {
 	return cfg
 }
 
-// TestEngineTick checks DESIGN.md's forecaster acceptance case at the engine:
+// TestEngineTick checks the forecaster's acceptance case at the engine:
 // after one tick the snapshot has horizon/step = 30m/1m = 30 values and as
 // many replicas, then the second tick plans from the first.
 func TestEngineTick(t *testing.T) {

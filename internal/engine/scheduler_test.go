@@ -14,6 +14,7 @@ import (
 
 	"github.com/HatiCode/kedastral/forecast"
 	"github.com/HatiCode/kedastral/internal/config"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // fakeConnector hands out constant sources and records the queries opened.
@@ -35,17 +36,8 @@ func (c *fakeConnector) opened() []string {
 	return slices.Clone(c.queries)
 }
 
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+// waitTimeout bounds the waits of these tests.
+const waitTimeout = 10 * time.Second
 
 // newTestScheduler returns a Scheduler and its Store, stopped when the test ends.
 func newTestScheduler(t *testing.T) (*Scheduler, *Store) {
@@ -77,7 +69,7 @@ func TestSchedulerApply(t *testing.T) {
 	if err := s.Apply([]config.Workload{workload("a", "qa"), workload("b", "qb")}, conn); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "both first forecasts", s.Ready)
+	testutil.WaitFor(t, waitTimeout, "both first forecasts", s.Ready)
 	if _, ok := store.Get("b"); !ok {
 		t.Fatal("no snapshot of b")
 	}
@@ -86,7 +78,7 @@ func TestSchedulerApply(t *testing.T) {
 	if err := s.Apply([]config.Workload{workload("a", "qa"), workload("c", "qc")}, conn); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "c's first forecast", s.Ready)
+	testutil.WaitFor(t, waitTimeout, "c's first forecast", s.Ready)
 	if _, ok := store.Get("b"); ok {
 		t.Error("removed workload b still has a snapshot")
 	}
@@ -161,12 +153,12 @@ func TestSchedulerSlowWorkloadBlocksNoOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	var first time.Time
-	waitFor(t, "fast's first forecast", func() bool {
+	testutil.WaitFor(t, waitTimeout, "fast's first forecast", func() bool {
 		snap, ok := store.Get("fast")
 		first = snap.GeneratedAt
 		return ok
 	})
-	waitFor(t, "fast's next forecasts while slow hangs", func() bool {
+	testutil.WaitFor(t, waitTimeout, "fast's next forecasts while slow hangs", func() bool {
 		snap, _ := store.Get("fast")
 		return snap.GeneratedAt.After(first)
 	})

@@ -1,12 +1,15 @@
 // Package proctest runs the project's built commands in tests, as a user
 // runs them: built once, started with their output in a log file that is
-// shown when the test fails, killed when the test ends.
+// shown when the test fails, killed when the test ends. Under -short
+// nothing is built and the tests that would start a command skip.
 package proctest
 
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +42,40 @@ func Build(dir string, packages map[string]string) (map[string]string, error) {
 	return bins, nil
 }
 
+// SkipIfShort skips the test under -short: it starts processes, which the
+// quick inner loop (go test -short ./...) leaves out.
+func SkipIfShort(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("starts processes: not run under -short")
+	}
+}
+
+// Main is a TestMain for the tests of built commands: it builds packages
+// (as Build does) into a temporary directory, records their paths by name
+// in bins, runs the tests, removes the directory and returns the exit code
+// for os.Exit. Under -short it builds nothing and leaves bins empty: Start
+// and CheckExit skip the tests that would run them.
+func Main(m *testing.M, packages map[string]string, bins map[string]string) int {
+	flag.Parse()
+	if testing.Short() {
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "proctest")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	built, err := Build(dir, packages)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	maps.Copy(bins, built)
+	return m.Run()
+}
+
 // Env returns the environment without the variables that would change the
 // commands' flags (KEDASTRAL_*) or log format (LOG_FORMAT), plus extra.
 func Env(extra ...string) []string {
@@ -64,9 +101,11 @@ type Process struct {
 }
 
 // Start runs bin with args in the environment Env(env...), logging to a file
-// shown when the test fails. It is killed when the test ends.
+// shown when the test fails. It is killed when the test ends. Under -short
+// it skips the test.
 func Start(t testing.TB, name, bin string, args, env []string) *Process {
 	t.Helper()
+	SkipIfShort(t)
 	p := &Process{Name: name, log: filepath.Join(t.TempDir(), name+".log"), exited: make(chan struct{})}
 	logFile, err := os.Create(p.log)
 	if err != nil {
@@ -127,9 +166,10 @@ func (p *Process) Terminate(t testing.TB) time.Duration {
 // CheckExit runs bin with args in Env(env...) to its end and checks that it
 // exits with wantCode, that its last line which is not an info line
 // contains wantMsg, and that it did not panic. A run longer than limit is
-// killed and fails the test.
+// killed and fails the test. Under -short it skips the test.
 func CheckExit(t testing.TB, bin string, args, env []string, limit time.Duration, wantCode int, wantMsg string) {
 	t.Helper()
+	SkipIfShort(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = Env(env...)
 	var stderr bytes.Buffer

@@ -1,6 +1,7 @@
 // Package prometheustest runs a real Prometheus server for tests: the
 // prometheus binary built by `make` from the pinned Prometheus module, on
-// 127.0.0.1, with its own temporary data directory.
+// 127.0.0.1, with its own temporary data directory. Under -short the tests
+// that would start it, or run promtool, skip.
 package prometheustest
 
 import (
@@ -56,14 +57,25 @@ func modulePath(mod []byte) string {
 }
 
 // Binary returns the path of bin/name (prometheus or promtool) under the
-// module root, failing the test when `make` has not built it.
+// module root, failing the test when `make` has not built it. Under -short
+// it skips the test, which is about to run it.
 func Binary(tb testing.TB, name string) string {
 	tb.Helper()
+	skipIfShort(tb)
 	path := filepath.Join(ModuleRoot(tb), "bin", name)
 	if _, err := os.Stat(path); err != nil {
 		tb.Fatalf("%s is missing: run `make test`, or `make %s`, to build it from the pinned Prometheus module", path, filepath.Join("bin", name))
 	}
 	return path
+}
+
+// skipIfShort skips the test under -short, which leaves out the tests that
+// start processes.
+func skipIfShort(tb testing.TB) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("starts Prometheus or promtool: not run under -short")
+	}
 }
 
 // FreeAddr returns a 127.0.0.1 address with a port free at the time of the call.
@@ -117,9 +129,10 @@ type Server struct {
 }
 
 // Start starts a Prometheus and waits until it is ready. It is stopped when
-// the test ends.
+// the test ends. Under -short it skips the test.
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
+	skipIfShort(tb)
 	dir := opts.Dir
 	if dir == "" {
 		dir = tb.TempDir()

@@ -137,7 +137,7 @@ local utils = import '../lib/utils.libsonnet';
           {
             alert: 'KedastralScalerFallback',
             expr: |||
-              sum by (job, reason) (rate(kedastral_scaler_snapshot_stale_total{%(scalerSelector)s}[%(rateInterval)s])) > 0
+              sum by (job, reason) (rate(kedastral_scaler_fallbacks_total{%(scalerSelector)s}[%(rateInterval)s])) > 0
             ||| % c,
             'for': c.scalerFallbackFor,
             labels: { severity: 'warning' },

@@ -78,15 +78,19 @@ local g = import '../lib/dashboard.libsonnet';
         g.row('Scaler'),
         g.timeseries('Scaler requests', [
           g.target('sum by (method, status) (rate(kedastral_scaler_requests_total{%(scalerSelector)s}[%(ri)s]))' % v, '{{method}} {{status}}'),
-        ], unit='reqps', w=8, min=0, description="KEDA's gRPC calls."),
+        ], unit='reqps', w=6, min=0, description="KEDA's gRPC calls."),
+        g.timeseries('Scaler latency', [
+          g.target('histogram_quantile(0.99, sum by (le, method) (rate(kedastral_scaler_request_duration_seconds_bucket{%(scalerSelector)s}[%(ri)s])))' % v, 'p99 {{method}}'),
+          g.target('histogram_quantile(0.5, sum by (le, method) (rate(kedastral_scaler_request_duration_seconds_bucket{%(scalerSelector)s}[%(ri)s])))' % v, 'p50 {{method}}'),
+        ], unit='s', w=6, description='Time to answer the unary calls, from the cache: network excluded.'),
         g.timeseries('Scaler fallbacks and source errors', [
-          g.target('sum by (reason) (rate(kedastral_scaler_snapshot_stale_total{%(scalerSelector)s}[%(ri)s]))' % v, 'fallback: {{reason}}'),
+          g.target('sum by (reason) (rate(kedastral_scaler_fallbacks_total{%(scalerSelector)s}[%(ri)s]))' % v, 'fallback: {{reason}}'),
           g.target('sum by (source, reason) (rate(kedastral_scaler_source_errors_total{%(scalerSelector)s}[%(ri)s]))' % v, 'source error: {{source}} {{reason}}'),
-        ], unit='ops', w=8, min=0, description='Fallbacks answer defaultMin; source errors keep the last good plan until it is stale.'),
+        ], unit='ops', w=6, min=0, description='Fallbacks answer defaultMin; source errors keep the last good plan until it is stale.'),
         g.timeseries('Replicas returned to KEDA', [
           g.target('max by (workload) (kedastral_scaler_returned_replicas{%(scalerSelector)s, workload=~"$workload"})' % v, '{{workload}}'),
           g.target('max by (workload) (kedastral_scaler_forecast_age_seconds{%(scalerSelector)s, workload=~"$workload"})' % v, 'plan age (s) {{workload}}'),
-        ], w=8, min=0),
+        ], w=6, min=0),
       ],
     ),
   },

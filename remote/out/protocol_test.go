@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	promvalue "github.com/prometheus/prometheus/model/value"
+
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // TestSenderFallsBackOn415: a 2.0 request answered 415 Unsupported Media
@@ -37,14 +39,14 @@ func TestSenderFallsBackOn415(t *testing.T) {
 			s, reg, stop := testSender(t, srv.URL, func(c *Config) { c.ProtobufMessage = tc.protocol }, nil)
 			settled := func(n float64) func() bool {
 				return func() bool {
-					return counterValue(t, reg, "kedastral_remote_write_samples_sent_total")+
-						counterValue(t, reg, "kedastral_remote_write_samples_failed_total") == n
+					m := testutil.Gather(t, reg)
+					return m.Value(t, "kedastral_remote_write_samples_sent_total", nil)+m.Value(t, "kedastral_remote_write_samples_failed_total", nil) == n
 				}
 			}
 			s.Published(testSnapshot("checkout", time.Unix(1000, 0), 3))
-			waitUntil(t, "the first snapshot to be settled", settled(seriesPerSnapshot))
+			testutil.WaitFor(t, waitTimeout, "the first snapshot to be settled", settled(seriesPerSnapshot))
 			s.Published(testSnapshot("checkout", time.Unix(1060, 0), 4))
-			waitUntil(t, "the second snapshot to be settled", settled(2*seriesPerSnapshot))
+			testutil.WaitFor(t, waitTimeout, "the second snapshot to be settled", settled(2*seriesPerSnapshot))
 			stop()
 			rec.mu.Lock()
 			versions := slices.Clone(rec.versions)
@@ -52,13 +54,13 @@ func TestSenderFallsBackOn415(t *testing.T) {
 			if !slices.Equal(versions, tc.wantVersions) {
 				t.Errorf("versions %v, want %v", versions, tc.wantVersions)
 			}
-			if got := counterValue(t, reg, "kedastral_remote_write_samples_sent_total"); got != tc.wantSent {
+			if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_samples_sent_total", nil); got != tc.wantSent {
 				t.Errorf("sent %v, want %v", got, tc.wantSent)
 			}
-			if got := counterValue(t, reg, "kedastral_remote_write_samples_failed_total"); got != tc.wantFailed {
+			if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_samples_failed_total", nil); got != tc.wantFailed {
 				t.Errorf("failed %v, want %v", got, tc.wantFailed)
 			}
-			if got := counterValue(t, reg, "kedastral_remote_write_retries_total"); got != 0 {
+			if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_retries_total", nil); got != 0 {
 				t.Errorf("retries %v, want 0: a fallback is not a retry", got)
 			}
 		})

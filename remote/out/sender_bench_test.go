@@ -17,6 +17,7 @@ import (
 
 	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // fullSnapshot is a forecast of 30 values with its interval and the
@@ -96,7 +97,7 @@ func BenchmarkSenderTick(b *testing.B) {
 					s.Published(snaps[j])
 				}
 				want := float64((i + 1) * len(snaps) * fullSeries)
-				for counterValue(b, reg, "kedastral_remote_write_samples_sent_total") < want {
+				for testutil.Gather(b, reg).Value(b, "kedastral_remote_write_samples_sent_total", nil) < want {
 					time.Sleep(time.Millisecond)
 				}
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 	"github.com/HatiCode/kedastral/remote/read"
 )
 
@@ -74,8 +75,8 @@ func TestSenderIntoPrometheus(t *testing.T) {
 	for i := range 3 {
 		s.Published(testSnapshot("checkout", now.Add(time.Duration(i-2)*15*time.Second), 4+i))
 	}
-	waitUntil(t, "three ticks sent", func() bool {
-		return counterValue(t, reg, "kedastral_remote_write_samples_sent_total") == 3*seriesPerSnapshot
+	testutil.WaitFor(t, waitTimeout, "three ticks sent", func() bool {
+		return testutil.Gather(t, reg).Value(t, "kedastral_remote_write_samples_sent_total", nil) == 3*seriesPerSnapshot
 	})
 	for i, want := range []float64{4, 5, 6} {
 		at := now.Add(time.Duration(i-2) * 15 * time.Second)
@@ -87,7 +88,7 @@ func TestSenderIntoPrometheus(t *testing.T) {
 	if v := client.instant(t, `kedastral_forecast_value{workload="checkout",horizon="1m"}`, now); len(v) != 1 || v[0].Value != 110 {
 		t.Errorf("forecast value in 1m: %v, want 110", v)
 	}
-	if got := counterValue(t, reg, "kedastral_remote_write_retries_total"); got < 3 {
+	if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_retries_total", nil); got < 3 {
 		t.Errorf("%v retries, want at least the 3 injected failures", got)
 	}
 	// A forecaster restarted now reads back the plan it served last: 6.
@@ -105,12 +106,12 @@ func TestSenderIntoPrometheus(t *testing.T) {
 	// Prometheus goes away; a tick is queued and retried until it is back.
 	prom.Stop()
 	s.Published(testSnapshot("checkout", now.Add(15*time.Second), 7))
-	waitUntil(t, "a retry while Prometheus is down", func() bool {
-		return counterValue(t, reg, "kedastral_remote_write_retries_total") >= 4
+	testutil.WaitFor(t, waitTimeout, "a retry while Prometheus is down", func() bool {
+		return testutil.Gather(t, reg).Value(t, "kedastral_remote_write_retries_total", nil) >= 4
 	})
 	prom.Restart()
-	waitUntil(t, "the tick sent after the restart", func() bool {
-		return counterValue(t, reg, "kedastral_remote_write_samples_sent_total") == 4*seriesPerSnapshot
+	testutil.WaitFor(t, waitTimeout, "the tick sent after the restart", func() bool {
+		return testutil.Gather(t, reg).Value(t, "kedastral_remote_write_samples_sent_total", nil) == 4*seriesPerSnapshot
 	})
 	if v := client.instant(t, kedaQuery, now.Add(15*time.Second)); len(v) != 1 || v[0].Value != 7 {
 		t.Errorf("after the restart: %v, want one series of 7", v)
@@ -125,7 +126,7 @@ func TestSenderIntoPrometheus(t *testing.T) {
 			t.Errorf("Prometheus answered %d %d times: a sample was refused (duplicate or out of order)", code, n)
 		}
 	}
-	if failed := counterValue(t, reg, "kedastral_remote_write_samples_failed_total"); failed != 0 {
+	if failed := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_samples_failed_total", nil); failed != 0 {
 		t.Errorf("%v samples failed", failed)
 	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/HatiCode/kedastral/exporter"
 	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // testSnapshot is a forecast of 3 values a minute apart, made at at: 3
@@ -188,35 +189,8 @@ func testSenderAt(t *testing.T, rawURL string, horizons exporter.Horizons, edit 
 	return s, reg, stop
 }
 
-func counterValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
-			m := mf.GetMetric()[0]
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
-}
-
-// waitUntil polls cond for up to 20 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// waitTimeout bounds the waits of these tests.
+const waitTimeout = 20 * time.Second
 
 func TestSenderSendsTheSeries(t *testing.T) {
 	rec, srv := newRecorder(t)
@@ -259,13 +233,13 @@ func TestSenderSendsTheSeries(t *testing.T) {
 	if !strings.HasPrefix(h.Get("User-Agent"), "kedastral/") {
 		t.Errorf("User-Agent %q", h.Get("User-Agent"))
 	}
-	if got := counterValue(t, reg, "kedastral_remote_write_samples_sent_total"); got != seriesPerSnapshot {
+	if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_samples_sent_total", nil); got != seriesPerSnapshot {
 		t.Errorf("samples sent = %v, want %d", got, seriesPerSnapshot)
 	}
-	if got := counterValue(t, reg, "kedastral_remote_write_sent_bytes_total"); got <= 0 || got != float64(rec.bytes) {
+	if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_sent_bytes_total", nil); got <= 0 || got != float64(rec.bytes) {
 		t.Errorf("sent bytes = %v, want the %d the endpoint received", got, rec.bytes)
 	}
-	if got := counterValue(t, reg, "kedastral_remote_write_last_send_timestamp_seconds"); got == 0 {
+	if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_last_send_timestamp_seconds", nil); got == 0 {
 		t.Error("no last send timestamp")
 	}
 }
@@ -331,9 +305,9 @@ func TestSenderFaults(t *testing.T) {
 			rec, srv := newRecorder(t, tc.script...)
 			s, reg, stop := testSender(t, srv.URL, nil, nil)
 			s.Published(testSnapshot("checkout", time.Unix(1000, 0), 3))
-			waitUntil(t, "the snapshot to be settled", func() bool {
-				return counterValue(t, reg, "kedastral_remote_write_samples_sent_total")+
-					counterValue(t, reg, "kedastral_remote_write_samples_failed_total") == seriesPerSnapshot
+			testutil.WaitFor(t, waitTimeout, "the snapshot to be settled", func() bool {
+				m := testutil.Gather(t, reg)
+				return m.Value(t, "kedastral_remote_write_samples_sent_total", nil)+m.Value(t, "kedastral_remote_write_samples_failed_total", nil) == seriesPerSnapshot
 			})
 			stop()
 			if rec.requests != tc.wantRequests {
@@ -344,7 +318,7 @@ func TestSenderFaults(t *testing.T) {
 				"kedastral_remote_write_samples_failed_total": tc.wantFailed,
 				"kedastral_remote_write_retries_total":        tc.wantRetries,
 			} {
-				if got := counterValue(t, reg, name); got != want {
+				if got := testutil.Gather(t, reg).Value(t, name, nil); got != want {
 					t.Errorf("%s = %v, want %v", name, got, want)
 				}
 			}
@@ -365,12 +339,12 @@ func TestSenderHungEndpoint(t *testing.T) {
 	rec.hang = make(chan struct{})
 	s, reg, _ := testSender(t, srv.URL, func(c *Config) { c.RemoteTimeout = model.Duration(100 * time.Millisecond) }, nil)
 	s.Published(testSnapshot("checkout", time.Unix(1000, 0), 3))
-	waitUntil(t, "two timed-out attempts", func() bool { return counterValue(t, reg, "kedastral_remote_write_retries_total") >= 2 })
+	testutil.WaitFor(t, waitTimeout, "two timed-out attempts", func() bool { return testutil.Gather(t, reg).Value(t, "kedastral_remote_write_retries_total", nil) >= 2 })
 	rec.mu.Lock()
 	close(rec.hang)
 	rec.hang = nil
 	rec.mu.Unlock()
-	waitUntil(t, "the data to arrive", func() bool { return len(rec.samples()) == seriesPerSnapshot })
+	testutil.WaitFor(t, waitTimeout, "the data to arrive", func() bool { return len(rec.samples()) == seriesPerSnapshot })
 }
 
 func TestSenderQueueBounded(t *testing.T) {
@@ -384,14 +358,14 @@ func TestSenderQueueBounded(t *testing.T) {
 		c.QueueConfig.MaxSamplesPerSend = seriesPerSnapshot
 	}, nil)
 	s.Published(testSnapshot("w", time.Unix(1000, 0), 1))
-	waitUntil(t, "the first request", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return rec.requests == 1 })
+	testutil.WaitFor(t, waitTimeout, "the first request", func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return rec.requests == 1 })
 	for i := 2; i <= 4; i++ {
 		s.Published(testSnapshot("w", time.Unix(1000+int64(i)*60, 0), i))
 	}
-	if got := counterValue(t, reg, "kedastral_remote_write_samples_dropped_total"); got != seriesPerSnapshot {
+	if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_samples_dropped_total", nil); got != seriesPerSnapshot {
 		t.Errorf("dropped %v, want %d", got, seriesPerSnapshot)
 	}
-	if got := counterValue(t, reg, "kedastral_remote_write_queue_samples"); got != 2*seriesPerSnapshot {
+	if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_queue_samples", nil); got != 2*seriesPerSnapshot {
 		t.Errorf("queue holds %v samples, want %d", got, 2*seriesPerSnapshot)
 	}
 	rec.mu.Lock()
@@ -449,7 +423,7 @@ func TestSenderFlushIsBounded(t *testing.T) {
 	s, reg, stop := testSender(t, srv.URL, nil, nil)
 	s.Published(testSnapshot("w", time.Unix(1000, 0), 2))
 	stop()
-	if got := counterValue(t, reg, "kedastral_remote_write_samples_dropped_total"); got != seriesPerSnapshot {
+	if got := testutil.Gather(t, reg).Value(t, "kedastral_remote_write_samples_dropped_total", nil); got != seriesPerSnapshot {
 		t.Errorf("dropped %v, want %d", got, seriesPerSnapshot)
 	}
 }

@@ -49,7 +49,7 @@ func matrixBody(series ...string) string {
 	return `{"status":"success","data":{"resultType":"matrix","result":[` + strings.Join(results, ",") + `]}}`
 }
 
-// TestRangeAcceptance is DESIGN.md's Prometheus-source acceptance case: a
+// TestRangeAcceptance is the Prometheus source's acceptance case: a
 // fake server returning a 10-point range vector gives 10 rows with increasing
 // timestamps and numeric values.
 func TestRangeAcceptance(t *testing.T) {

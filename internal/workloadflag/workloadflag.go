@@ -1,4 +1,8 @@
-package cli
+// Package workloadflag defines the command-line flags of a workload's
+// forecast and capacity settings, which the forecaster and the backtest
+// share so that they read alike. It is apart from internal/cli so that the
+// scaler, which has none of these flags, does not link the models.
+package workloadflag
 
 import (
 	"fmt"
@@ -15,11 +19,11 @@ import (
 // command may wrap it to record which flags were given.
 type FlagFunc func(name, help string) *kingpin.FlagClause
 
-// AddModelFlags defines the flags of a workload's forecast settings, writing
+// Model defines the flags of a workload's forecast settings, writing
 // into w and defaulting to w's current values: --window, --horizon, --model,
 // --refit-interval, --lower-quantile, --upper-quantile, --accuracy-window.
 // The forecaster and the backtest share them, so they read alike.
-func AddModelFlags(flag FlagFunc, w *config.Workload) {
+func Model(flag FlagFunc, w *config.Workload) {
 	flag("window", "History read at each forecast.").Default(w.Window.String()).SetValue(&w.Window)
 	flag("horizon", "How far ahead to forecast; horizon/step values.").Default(w.Horizon.String()).SetValue(&w.Horizon)
 	flag("model", fmt.Sprintf("Forecasting model, one of %v; auto chooses per workload by backtest.", forecast.ModelNames())).
@@ -34,9 +38,9 @@ func AddModelFlags(flag FlagFunc, w *config.Workload) {
 		Default(w.AccuracyWindow.String()).SetValue(&w.AccuracyWindow)
 }
 
-// AddCapacityFlags defines the flags of a capacity policy, writing into p and
+// Capacity defines the flags of a capacity policy, writing into p and
 // defaulting to p's current values.
-func AddCapacityFlags(flag FlagFunc, p *capacity.Policy) {
+func Capacity(flag FlagFunc, p *capacity.Policy) {
 	flag("target-per-pod", "Load one pod serves at its target utilisation.").
 		Default(ftoa(p.TargetPerPod)).Float64Var(&p.TargetPerPod)
 	flag("headroom", "Multiplier on the forecast load: 1.2 plans 20% spare capacity.").
