@@ -9,7 +9,10 @@
 #
 # receiver: the forecaster in push mode (a workload selecting every metric)
 #   and Prometheus (bin/prometheus, --web.enable-remote-write-receiver) are
-#   the suite's two receivers, side by side.
+#   the suite's two receivers, side by side. QUERY, when set, is the
+#   workload's query instead: QUERY='sum(rate(app_requests_total[5m]))'
+#   selects none of the suite's metrics, so that the forecaster drops every
+#   series, as it drops most in production.
 # sender:   scripts/compliance/kedastral_target.go is installed as the
 #   suite's "kedastral" target, next to its own "prometheus" one (which
 #   downloads a release and is not run here), and the suite runs against it.
@@ -47,8 +50,9 @@ run_receiver() {
 		--storage.tsdb.path="$data/prometheus" --web.listen-address=127.0.0.1:19090 \
 		>"$WORK/prometheus.log" 2>&1 &
 	pids+=($!)
+	local query='count({__name__=~".+"})'
 	"$WORK/forecaster" --storage.path="$data/forecaster" --workload=all \
-		--query='count({__name__=~".+"})' --web.listen-address=127.0.0.1:19091 \
+		--query="${QUERY:-$query}" --web.listen-address=127.0.0.1:19091 \
 		>"$WORK/forecaster-receiver.log" 2>&1 &
 	pids+=($!)
 	trap 'kill "${pids[@]}" 2>/dev/null || true' RETURN

@@ -68,7 +68,7 @@ func (r report) writeMarkdown(w io.Writer) error {
 		"  figure.\n")
 	fmt.Fprintf(&b, "- Prometheus also stores the dropped series: its memory grows in the dropped case and the\n"+
 		"  forecaster's does not, which is the point of dropping them.\n")
-	fmt.Fprintf(&b, "- The in-process Go benchmarks of the handler, without HTTP, are `go test ./remote -run '^$'\n"+
+	fmt.Fprintf(&b, "- The in-process Go benchmarks of the handler, without HTTP, are `go test ./remote/in -run '^$'\n"+
 		"  -bench Receiver -benchmem`.\n\n")
 	fmt.Fprintf(&b, "Run it again with `make bench-ingest`, which builds the binaries and runs\n"+
 		"`go run ./internal/ingestbench -bin bin -out docs/ingest-benchmark.md`; see `-help` for the flags.\n")

@@ -7,10 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/timestamp"
@@ -42,6 +40,8 @@ type batch struct {
 	// and kept the series kept since, for Limits.Series.
 	head, kept int
 	bad        []error
+	// hists checks the histograms of series dropped unread.
+	hists histogramCheck
 	// newest is the newest timestamp appended to each series (by label
 	// hash) in this request: the storage checks order only against what is
 	// committed, and would drop a later sample that is older silently.
@@ -63,11 +63,11 @@ func (rc *Receiver) newBatch(r *http.Request) *batch {
 }
 
 // writeV1 appends a remote-write 1.0 request, given in protobuf wire
-// format. Series no selector can keep (by metric name) are counted and
-// dropped without being decoded, once their labels are seen to be valid;
-// the others are decoded one at a time. Only a storage failure, or a body
-// that does not decode (a *decodeError), is an error; bad series are recorded
-// for the 400 answer.
+// format. A series no selector can keep (by metric name) is dropped without
+// being decoded once its labels and samples are seen to be valid (see
+// droppableV1); the others are decoded one at a time. Only a storage
+// failure, or a body that does not decode (a *decodeError), is an error;
+// bad series are recorded for the 400 answer.
 func (b *batch) writeV1(body []byte) error {
 	var ts prompb.TimeSeries
 	for i := 0; len(body) > 0; i++ {
@@ -79,8 +79,8 @@ func (b *batch) writeV1(body []byte) error {
 			i--
 			continue
 		}
-		if name, c, ok := peekSeriesV1(raw); ok && !b.sel.mayKeep(name) {
-			b.drop(c)
+		if p, ok := peekSeriesV1(raw); ok && !b.sel.mayKeep(p.name) && b.droppableV1(raw, p) {
+			b.drop(p.counts)
 			continue
 		}
 		ts = prompb.TimeSeries{Labels: ts.Labels[:0], Samples: ts.Samples[:0], Exemplars: ts.Exemplars[:0], Histograms: ts.Histograms[:0]}
@@ -94,17 +94,22 @@ func (b *batch) writeV1(body []byte) error {
 	return nil
 }
 
-// seriesV1 appends one decoded remote-write 1.0 series.
+// seriesV1 appends or drops one decoded remote-write 1.0 series.
 func (b *batch) seriesV1(i int, ts *prompb.TimeSeries) error {
 	b.scratch = b.scratch[:0]
 	for _, l := range ts.Labels {
 		b.scratch = append(b.scratch, labels.Label{Name: l.Name, Value: l.Value})
 	}
-	ls, keep := b.admit(i, seriesCounts{len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)})
-	if !keep {
-		return nil
+	c := seriesCounts{len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)}
+	ls, v := b.admit(i, c)
+	switch v {
+	case dropped:
+		dropSeries(b, i, c, ts.Samples, ts.Histograms)
+	case kept:
+		b.keepExemplars(c.exemplars)
+		return appendSeries(b, ls, ts.Samples, ts.Histograms)
 	}
-	return appendSeries(b, ls, ts.Samples, ts.Histograms)
+	return nil
 }
 
 // sampleProto is a float sample of remote write, 1.0 or 2.0.
@@ -159,16 +164,26 @@ func (b *batch) writeV2(req *writev2.Request) error {
 			b.reject(rejectInvalidLabels, c.points(), fmt.Errorf("series %d: %w", i, err))
 			continue
 		}
+		if err := checkMetadataRefs(&ts.Metadata, len(req.Symbols)); err != nil {
+			b.reject(rejectInvalidLabels, c.points(), fmt.Errorf("series %d: %w", i, err))
+			continue
+		}
 		if c.points() == 0 {
 			b.reject(rejectEmptySeries, 0, fmt.Errorf("series %d has no sample and no histogram", i))
 			continue
 		}
-		ls, keep := b.admit(i, c)
-		if !keep {
-			continue
+		ls, v := b.admit(i, c)
+		if v != refused {
+			c.exemplars = b.validExemplars(i, ts.Exemplars, req.Symbols)
 		}
-		if err := appendSeries(b, ls, ts.Samples, ts.Histograms); err != nil {
-			return err
+		switch v {
+		case dropped:
+			dropSeries(b, i, c, ts.Samples, ts.Histograms)
+		case kept:
+			b.keepExemplars(c.exemplars)
+			if err := appendSeries(b, ls, ts.Samples, ts.Histograms); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -176,24 +191,21 @@ func (b *batch) writeV2(req *writev2.Request) error {
 
 // symbols resolves label references into b.scratch.
 func (b *batch) symbols(refs []uint32, symbols []string) error {
-	if len(refs)%2 != 0 {
-		return fmt.Errorf("odd number of label references (%d)", len(refs))
+	if err := checkRefs(refs, symbols); err != nil {
+		return err
 	}
 	b.scratch = b.scratch[:0]
 	for i := 0; i < len(refs); i += 2 {
-		if int(refs[i]) >= len(symbols) || int(refs[i+1]) >= len(symbols) {
-			return fmt.Errorf("label reference %d=%d outside the symbol table of %d", refs[i], refs[i+1], len(symbols))
-		}
 		b.scratch = append(b.scratch, labels.Label{Name: symbols[refs[i]], Value: symbols[refs[i+1]]})
 	}
 	return nil
 }
 
-// admit checks the labels in b.scratch and says whether the series' samples
-// are to be stored; it records refused and dropped series. The exemplars of
-// a series kept are acknowledged and dropped: the forecaster has no use for
-// them, and a sender must not retry or count them as failed.
-func (b *batch) admit(i int, c seriesCounts) (labels.Labels, bool) {
+// admit checks the labels in b.scratch and says whether the series is
+// refused (and recorded so), dropped because no workload selects it, or
+// kept. The per-series limits bound the series kept only: a series dropped
+// costs nothing to keep.
+func (b *batch) admit(i int, c seriesCounts) (labels.Labels, verdict) {
 	// Prometheus sorts the labels it receives rather than refusing them:
 	// some senders (OpenTelemetry collectors, agents) do not sort, and
 	// their samples must not be lost here when Prometheus would keep them.
@@ -202,19 +214,16 @@ func (b *batch) admit(i int, c seriesCounts) (labels.Labels, bool) {
 	}
 	if err := checkLabels(b.scratch); err != nil {
 		b.reject(rejectInvalidLabels, c.points(), fmt.Errorf("series %d: %w", i, err))
-		return labels.EmptyLabels(), false
+		return labels.EmptyLabels(), refused
+	}
+	if !b.sel.keep(b.scratch) {
+		return labels.EmptyLabels(), dropped
 	}
 	if le, ok := errors.AsType[*limitError](b.rc.limits.checkSeries(b.scratch)); ok {
 		b.limited[le.limit]++
 		b.reject(rejectLabelLimit, c.points(), fmt.Errorf("series %d: %w", i, le))
-		return labels.EmptyLabels(), false
+		return labels.EmptyLabels(), refused
 	}
-	if !b.sel.keep(b.scratch) {
-		b.drop(c)
-		return labels.EmptyLabels(), false
-	}
-	b.exemplarsDropped += c.exemplars
-	b.stats.Exemplars += c.exemplars
 	b.builder.Reset()
 	for _, l := range b.scratch {
 		b.builder.Add(l.Name, l.Value)
@@ -223,24 +232,17 @@ func (b *batch) admit(i int, c seriesCounts) (labels.Labels, bool) {
 	if le, ok := errors.AsType[*limitError](b.checkNewSeries(ls)); ok {
 		b.limited[le.limit]++
 		b.reject(rejectSeriesLimit, c.points(), fmt.Errorf("series %d: %w", i, le))
-		return labels.EmptyLabels(), false
+		return labels.EmptyLabels(), refused
 	}
-	return ls, true
+	return ls, kept
 }
 
-// byName orders labels by name.
-func byName(x, y labels.Label) int { return strings.Compare(x.Name, y.Name) }
-
-// drop records a series that no workload selects. Dropping by choice is a
-// success for the sender, as a relabelling drop would be: its samples,
-// histograms and exemplars are acknowledged as written.
-func (b *batch) drop(c seriesCounts) {
-	b.dropped += c.points()
-	b.exemplarsDropped += c.exemplars
-	b.seriesDropped++
-	b.stats.Samples += c.samples
-	b.stats.Histograms += c.histograms
-	b.stats.Exemplars += c.exemplars
+// keepExemplars acknowledges the n exemplars of a series kept and drops
+// them: the forecaster has no use for them, and a sender must not retry or
+// count them as failed.
+func (b *batch) keepExemplars(n int) {
+	b.exemplarsDropped += n
+	b.stats.Exemplars += n
 }
 
 // seriesAppend is the state of one series while its samples are appended.
@@ -272,9 +274,8 @@ func (b *batch) end(sa *seriesAppend) {
 // storage refuses as a sender's mistake are recorded for the 400 answer; any
 // other failure is returned.
 func (b *batch) add(sa *seriesAppend, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {
-	at := func() string { return timestamp.Time(t).UTC().Format(time.RFC3339Nano) }
 	if t > b.maxT {
-		b.reject(rejectTooFarAhead, 1, fmt.Errorf("sample at %s of %s is more than %s in the future", at(), sa.ls, maxAhead))
+		b.rejectAhead(-1, sa.ls, t)
 		return nil
 	}
 	if sa.seen && t <= sa.last {
@@ -282,7 +283,7 @@ func (b *batch) add(sa *seriesAppend, t int64, v float64, h *histogram.Histogram
 		if t == sa.last {
 			err = storage.ErrDuplicateSampleForTimestamp
 		}
-		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at()))
+		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at(t)))
 		return nil
 	}
 	ref, err := b.app.Append(sa.ref, sa.ls, 0, t, v, h, fh, storage.AOptions{})
@@ -299,20 +300,38 @@ func (b *batch) add(sa *seriesAppend, t int64, v float64, h *histogram.Histogram
 		return nil
 	case errors.Is(err, storage.ErrOutOfOrderSample), errors.Is(err, storage.ErrOutOfBounds),
 		errors.Is(err, storage.ErrDuplicateSampleForTimestamp), errors.Is(err, storage.ErrTooOldSample):
-		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at()))
+		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at(t)))
 		return nil
 	case errors.As(err, &herr):
-		b.reject(rejectInvalidHistogram, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at()))
+		b.reject(rejectInvalidHistogram, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at(t)))
 		return nil
 	default:
 		return err
 	}
 }
 
+// at formats a Prometheus timestamp, in errors.
+func at(t int64) string { return timestamp.Time(t).UTC().Format(time.RFC3339Nano) }
+
+// rejectAhead refuses a sample or histogram of series i (-1: not said)
+// more than maxAhead in the future.
+func (b *batch) rejectAhead(i int, ls fmt.Stringer, t int64) {
+	prefix := ""
+	if i >= 0 {
+		prefix = fmt.Sprintf("series %d: ", i)
+	}
+	b.reject(rejectTooFarAhead, 1, fmt.Errorf("%ssample at %s of %s is more than %s in the future", prefix, at(t), ls, maxAhead))
+}
+
 // reject records n refused samples and why.
 func (b *batch) reject(reason string, n int, err error) {
 	b.rejected[reason] += n
 	b.badSamples += n
+	b.note(err)
+}
+
+// note records an error for the 400 answer.
+func (b *batch) note(err error) {
 	if len(b.bad) <= maxErrorsShown {
 		b.bad = append(b.bad, err)
 	}
@@ -350,38 +369,4 @@ func (b *batch) badRequest() error {
 	}
 	return fmt.Errorf("%d sample(s) refused, the valid ones were stored: %s%s",
 		b.badSamples, strings.Join(msgs, "; "), more)
-}
-
-// checkLabels refuses a label set that has no metric name, a name or value
-// that is not valid UTF-8 (or an empty name), or labels that are not sorted
-// by name or repeat one. The receiver sorts labels before it checks them,
-// so that only a repeated name is refused of the last two.
-func checkLabels(ls []labels.Label) error {
-	if len(ls) == 0 {
-		return errors.New("no labels")
-	}
-	hasName := false
-	for i, l := range ls {
-		if !model.UTF8Validation.IsValidLabelName(l.Name) {
-			return fmt.Errorf("invalid label name %q", l.Name)
-		}
-		if !utf8.ValidString(l.Value) {
-			return fmt.Errorf("label %s has a value that is not valid UTF-8", l.Name)
-		}
-		if l.Name == model.MetricNameLabel {
-			hasName = l.Value != ""
-		}
-		if i > 0 {
-			switch prev := ls[i-1].Name; {
-			case prev == l.Name:
-				return fmt.Errorf("duplicate label %s", l.Name)
-			case prev > l.Name:
-				return fmt.Errorf("labels not sorted by name: %s after %s", l.Name, prev)
-			}
-		}
-	}
-	if !hasName {
-		return errors.New("no metric name (__name__ label)")
-	}
-	return nil
 }

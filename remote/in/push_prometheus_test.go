@@ -1,7 +1,6 @@
 package in
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/HatiCode/kedastral/internal/prometheustest"
+	"github.com/HatiCode/kedastral/internal/testutil"
 	"github.com/HatiCode/kedastral/remote/read"
 )
 
@@ -43,26 +43,6 @@ func realLoad(end time.Time) []prompb.TimeSeries {
 	return []prompb.TimeSeries{a, b, g}
 }
 
-// pushTo remote-writes body (1.0) to url.
-func pushTo(t *testing.T, url string, body []byte) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url+"/api/v1/write", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", contentTypeV1)
-	req.Header.Set("Content-Encoding", "snappy")
-	req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("remote write to %s: %s", url, resp.Status)
-	}
-}
-
 var equivalenceQueries = []string{
 	`sum(rate(http_requests_total{job="api"}[5m]))`,
 	`sum by (instance) (increase(http_requests_total[2m]))`,
@@ -79,8 +59,10 @@ var equivalenceQueries = []string{
 func TestEmbeddedMatchesPrometheus(t *testing.T) {
 	prom := prometheustest.Start(t, prometheustest.Options{Args: []string{"--web.enable-remote-write-receiver"}})
 	end := time.Now().Truncate(time.Minute)
-	body := bodyV1(t, realLoad(end)...)
-	pushTo(t, prom.URL, body)
+	load := realLoad(end)
+	if code := testutil.PushV1(t, prom.URL+"/api/v1/write", load...); code/100 != 2 {
+		t.Fatalf("remote write to %s: status %d", prom.URL, code)
+	}
 
 	st, err := OpenStorage(StorageOptions{Path: t.TempDir()})
 	if err != nil {
@@ -91,7 +73,7 @@ func TestEmbeddedMatchesPrometheus(t *testing.T) {
 	if err := rc.SetQueries(equivalenceQueries); err != nil {
 		t.Fatal(err)
 	}
-	if rec := post(rc, contentTypeV1, body); rec.Code != http.StatusNoContent {
+	if rec := send(rc, testutil.WriteRequestV1(t, writeURL, load...)); rec.Code != http.StatusNoContent {
 		t.Fatalf("embedded write: %d %s", rec.Code, rec.Body)
 	}
 
@@ -137,7 +119,9 @@ func TestBackfillFromPrometheus(t *testing.T) {
 	prom := prometheustest.Start(t, prometheustest.Options{Args: []string{"--web.enable-remote-write-receiver"}})
 	end := time.Now().Truncate(time.Minute)
 	load := realLoad(end)
-	pushTo(t, prom.URL, bodyV1(t, load...))
+	if code := testutil.PushV1(t, prom.URL+"/api/v1/write", load...); code/100 != 2 {
+		t.Fatalf("remote write to %s: status %d", prom.URL, code)
+	}
 
 	st, err := OpenStorage(StorageOptions{Path: t.TempDir()})
 	if err != nil {

@@ -65,8 +65,9 @@ type ReceiverOptions struct {
 // Receiver is the forecaster's remote-write endpoint (POST /api/v1/write). It
 // speaks Prometheus remote-write 1.0 and 2.0, keeps only the series that some
 // workload's query selects, and appends their samples to storage; the other
-// series are acknowledged, dropped and counted. It is safe for concurrent
-// use.
+// series are checked as the storage would check them, then acknowledged (each
+// kind in its written header), dropped and counted, so that a sender is
+// answered as if they were stored. It is safe for concurrent use.
 //
 // Answers follow the remote-write specifications: 204 when everything was
 // stored or dropped by choice; 415 for a content type or encoding it does

@@ -3,12 +3,16 @@ package in
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // Shape of one benchmark request: 500 series of 4 samples, the 2000 samples
@@ -51,9 +55,9 @@ func benchLabels(name string, n int) [][]string {
 	return out
 }
 
-// benchRequest builds the bodies of successive requests in one protocol, the
-// samples of request i being after those of request i-1.
-type benchRequest func(b *testing.B, i int) []byte
+// benchRequest builds successive requests in one protocol, the samples of
+// request i being after those of request i-1.
+type benchRequest func(b *testing.B, i int) *http.Request
 
 // benchV1 returns remote-write 1.0 requests of the series lss.
 func benchV1(lss [][]string) benchRequest {
@@ -61,13 +65,13 @@ func benchV1(lss [][]string) benchRequest {
 	for i, lv := range lss {
 		req.Timeseries[i] = series1(lv, make([]prompb.Sample, benchSamples)...)
 	}
-	return func(b *testing.B, n int) []byte {
+	return func(b *testing.B, n int) *http.Request {
 		for i := range req.Timeseries {
 			for j := range req.Timeseries[i].Samples {
 				req.Timeseries[i].Samples[j] = prompb.Sample{Timestamp: benchTimestamp(n, j), Value: float64(n*benchSamples + j)}
 			}
 		}
-		return bodyV1(b, req.Timeseries...)
+		return testutil.WriteRequestV1(b, writeURL, req.Timeseries...)
 	}
 }
 
@@ -78,13 +82,13 @@ func benchV2(lss [][]string) benchRequest {
 	for i, lv := range lss {
 		ts[i] = series2(&syms, lv, make([]writev2.Sample, benchSamples)...)
 	}
-	return func(b *testing.B, n int) []byte {
+	return func(b *testing.B, n int) *http.Request {
 		for i := range ts {
 			for j := range ts[i].Samples {
 				ts[i].Samples[j] = writev2.Sample{Timestamp: benchTimestamp(n, j), Value: float64(n*benchSamples + j)}
 			}
 		}
-		return bodyV2(b, &syms, ts...)
+		return testutil.WriteRequestV2(b, writeURL, syms.Symbols(), ts...)
 	}
 }
 
@@ -96,15 +100,14 @@ func benchTimestamp(n, j int) int64 {
 // BenchmarkReceiver measures the remote-write handler on a real embedded
 // storage: requests of 2000 samples whose series a workload selects (kept,
 // appended to the TSDB) or does not (dropped after a look at their name).
-// Building the request bodies is not timed.
+// Building the requests is not timed.
 func BenchmarkReceiver(b *testing.B) {
 	protocols := []struct {
-		name        string
-		contentType string
-		build       func([][]string) benchRequest
+		name  string
+		build func([][]string) benchRequest
 	}{
-		{"v1", contentTypeV1, benchV1},
-		{"v2", contentTypeV2, benchV2},
+		{"v1", benchV1},
+		{"v2", benchV2},
 	}
 	cases := []struct {
 		name   string
@@ -116,13 +119,13 @@ func BenchmarkReceiver(b *testing.B) {
 	for _, p := range protocols {
 		for _, c := range cases {
 			b.Run(p.name+"/"+c.name, func(b *testing.B) {
-				benchmarkReceiver(b, p.contentType, p.build(benchLabels(c.metric, benchSeries)))
+				benchmarkReceiver(b, p.build(benchLabels(c.metric, benchSeries)))
 			})
 		}
 	}
 }
 
-func benchmarkReceiver(b *testing.B, contentType string, request benchRequest) {
+func benchmarkReceiver(b *testing.B, request benchRequest) {
 	st, err := OpenStorage(StorageOptions{Path: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
@@ -137,11 +140,70 @@ func benchmarkReceiver(b *testing.B, contentType string, request benchRequest) {
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
-		body := request(b, i)
+		req := request(b, i)
 		b.StartTimer()
-		if rec := post(rc, contentType, body); rec.Code != http.StatusNoContent {
+		if rec := send(rc, req); rec.Code != http.StatusNoContent {
 			b.Fatalf("request %d: status %d (%s), want 204", i, rec.Code, rec.Body)
 		}
 	}
 	b.ReportMetric(float64(b.N*benchSeries*benchSamples)/b.Elapsed().Seconds(), "samples/s")
+}
+
+// BenchmarkWriteV1Dropped measures the 1.0 path of series no workload
+// selects, without HTTP and snappy: requests of 500 series of 4 float
+// samples (the shape of BenchmarkReceiver), dropped unread, or of 1 native
+// histogram of 20 buckets each, decoded alone to be checked (20
+// observations, all in the first bucket: valid).
+func BenchmarkWriteV1Dropped(b *testing.B) {
+	lss := benchLabels("bench_request_duration_seconds_count", benchSeries)
+	h := &histogram.Histogram{Count: 20, Sum: 1, ZeroThreshold: 1e-128, PositiveSpans: []histogram.Span{{Offset: 0, Length: 20}}, PositiveBuckets: make([]int64, 20)}
+	h.PositiveBuckets[0] = 1
+	for _, c := range []struct {
+		name  string
+		build func(lv []string) prompb.TimeSeries
+	}{
+		{"floats", func(lv []string) prompb.TimeSeries {
+			ts := series1(lv)
+			for j := range benchSamples {
+				ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: benchTimestamp(0, j), Value: float64(j)})
+			}
+			return ts
+		}},
+		{"histograms", func(lv []string) prompb.TimeSeries {
+			ts := series1(lv)
+			ts.Histograms = []prompb.Histogram{prompb.FromIntHistogram(benchTimestamp(0, 0), h)}
+			return ts
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req := prompb.WriteRequest{}
+			for _, lv := range lss {
+				req.Timeseries = append(req.Timeseries, c.build(lv))
+			}
+			raw, err := req.Marshal()
+			if err != nil {
+				b.Fatal(err)
+			}
+			st, err := OpenStorage(StorageOptions{Path: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = st.Close() })
+			rc := NewReceiver(st.Appendable(), ReceiverOptions{})
+			if err := rc.SetQueries([]string{benchQuery}); err != nil {
+				b.Fatal(err)
+			}
+			bt := rc.newBatch(httptest.NewRequest(http.MethodPost, "/api/v1/write", nil))
+			defer func() { _ = bt.app.Rollback() }()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bt.writeV1(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if bt.badSamples != 0 {
+				b.Fatalf("%d samples refused", bt.badSamples)
+			}
+		})
+	}
 }

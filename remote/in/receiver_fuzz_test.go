@@ -7,6 +7,8 @@ import (
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+
+	"github.com/HatiCode/kedastral/internal/testutil"
 )
 
 // FuzzReceiver sends arbitrary bodies, as 1.0 or 2.0, snappy-compressed as
@@ -15,11 +17,19 @@ import (
 // never a 5xx that would make a sender retry a body that cannot succeed.
 func FuzzReceiver(f *testing.F) {
 	syms := writev2.NewSymbolTable()
+	// Series no query selects, with a valid and an invalid histogram: the
+	// dropped series are checked before they are dropped.
+	droppedHists := spec{labels: otherLabels, hists: []hist{{t: ms(2), h: goodHist}, {t: ms(1), h: badCountHist}}, exemplars: 1}
+	// The 2.0 series are symbolised before the table is read.
+	droppedHists2 := droppedHists.v2(&syms)
+	unordered2 := series2(&syms, apiLabels, writev2.Sample{Timestamp: ms(2), Value: 1}, writev2.Sample{Timestamp: ms(1), Value: 2})
 	for _, seed := range [][]byte{
-		bodyV1(f, series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1}), series1(otherLabels, prompb.Sample{Timestamp: ms(1), Value: 2})),
-		bodyV1(f, series1([]string{"job", "api", "__name__", "x"}, prompb.Sample{Timestamp: ms(1), Value: 1})),
-		bodyV2(f, &syms, series2(&syms, apiLabels, writev2.Sample{Timestamp: ms(2), Value: 1}, writev2.Sample{Timestamp: ms(1), Value: 2})),
-		bodyV2(f, &syms, writev2.TimeSeries{LabelsRefs: []uint32{0, 99}}),
+		testutil.WriteBodyV1(f, droppedHists.v1()),
+		testutil.WriteBodyV2(f, syms.Symbols(), droppedHists2),
+		testutil.WriteBodyV1(f, series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1}), series1(otherLabels, prompb.Sample{Timestamp: ms(1), Value: 2})),
+		testutil.WriteBodyV1(f, series1([]string{"job", "api", "__name__", "x"}, prompb.Sample{Timestamp: ms(1), Value: 1})),
+		testutil.WriteBodyV2(f, syms.Symbols(), unordered2),
+		testutil.WriteBodyV2(f, syms.Symbols(), writev2.TimeSeries{LabelsRefs: []uint32{0, 99}}),
 		[]byte("garbage"),
 	} {
 		f.Add(seed, false, false)

@@ -16,7 +16,6 @@ import (
 	"github.com/golang/snappy"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
@@ -24,6 +23,7 @@ import (
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/HatiCode/kedastral/internal/testutil"
 	"github.com/HatiCode/kedastral/remote/read"
 )
 
@@ -31,6 +31,10 @@ const (
 	contentTypeV1 = "application/x-protobuf;proto=prometheus.WriteRequest"
 	contentTypeV2 = "application/x-protobuf;proto=io.prometheus.write.v2.Request"
 )
+
+// writeURL is the address of the tests' remote-write requests; the receiver
+// answers whatever the path.
+const writeURL = "http://kedastral.test/api/v1/write"
 
 // testNow is the receiver's clock in these tests: samples are written
 // shortly before it.
@@ -68,15 +72,6 @@ func series1(lv []string, samples ...prompb.Sample) prompb.TimeSeries {
 	return ts
 }
 
-func bodyV1(t testing.TB, ts ...prompb.TimeSeries) []byte {
-	t.Helper()
-	raw, err := (&prompb.WriteRequest{Timeseries: ts}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snappy.Encode(nil, raw)
-}
-
 // series2 is a remote-write 2.0 series whose labels are symbolised in the
 // order given.
 func series2(st *writev2.SymbolsTable, lv []string, samples ...writev2.Sample) writev2.TimeSeries {
@@ -87,26 +82,23 @@ func series2(st *writev2.SymbolsTable, lv []string, samples ...writev2.Sample) w
 	return ts
 }
 
-func bodyV2(t testing.TB, st *writev2.SymbolsTable, ts ...writev2.TimeSeries) []byte {
-	t.Helper()
-	raw, err := (&writev2.Request{Symbols: st.Symbols(), Timeseries: ts}).Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return snappy.Encode(nil, raw)
+// send has rc answer req, a request built by testutil.WriteRequestV1 or
+// WriteRequestV2 as a sender sends it.
+func send(rc http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	rc.ServeHTTP(rec, req)
+	return rec
 }
 
-func post(rc http.Handler, contentType string, body []byte, header ...string) *httptest.ResponseRecorder {
+// post sends body as it is, with Content-Type contentType and
+// Content-Encoding snappy: for the bodies no sender sends (not snappy, not
+// protobuf, arbitrary). A sender's request is sent by send.
+func post(rc http.Handler, contentType string, body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Content-Encoding", "snappy")
 	req.Header.Set("X-Prometheus-Remote-Write-Version", "2.0.0")
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	rec := httptest.NewRecorder()
-	rc.ServeHTTP(rec, req)
-	return rec
+	return send(rc, req)
 }
 
 // stored returns the samples stored for the series selector sel.
@@ -140,11 +132,10 @@ var (
 
 func TestReceiverV1StoresWhatQueriesSelect(t *testing.T) {
 	rc, st, reg := testReceiver(t)
-	body := bodyV1(t,
+	rec := send(rc, testutil.WriteRequestV1(t, writeURL,
 		series1(apiLabels, prompb.Sample{Timestamp: ms(2), Value: 10}, prompb.Sample{Timestamp: ms(1), Value: 25}),
 		series1(otherLabels, prompb.Sample{Timestamp: ms(1), Value: 7}),
-	)
-	rec := post(rc, contentTypeV1, body)
+	))
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("status %d (%s), want 204", rec.Code, rec.Body)
 	}
@@ -157,12 +148,13 @@ func TestReceiverV1StoresWhatQueriesSelect(t *testing.T) {
 		t.Errorf("stored %v, want %v", got, want)
 	}
 	// 2 samples stored; the node series (1 sample) dropped.
+	metrics := testutil.Gather(t, reg)
 	for name, want := range map[string]float64{
 		"kedastral_receiver_samples_stored_total":  2,
 		"kedastral_receiver_samples_dropped_total": 1,
 		"kedastral_receiver_series_dropped_total":  1,
 	} {
-		if got := gather(t, reg, name); got != want {
+		if got := metrics.Value(t, name, nil); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
@@ -171,11 +163,11 @@ func TestReceiverV1StoresWhatQueriesSelect(t *testing.T) {
 func TestReceiverV2WrittenHeaders(t *testing.T) {
 	rc, st, _ := testReceiver(t)
 	syms := writev2.NewSymbolTable()
-	body := bodyV2(t, &syms,
+	ts := []writev2.TimeSeries{
 		series2(&syms, apiLabels, writev2.Sample{Timestamp: ms(2), Value: 1}, writev2.Sample{Timestamp: ms(1), Value: 2}, writev2.Sample{Timestamp: ms(0), Value: 3}),
 		series2(&syms, otherLabels, writev2.Sample{Timestamp: ms(1), Value: 9}),
-	)
-	rec := post(rc, contentTypeV2, body)
+	}
+	rec := send(rc, testutil.WriteRequestV2(t, writeURL, syms.Symbols(), ts...))
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("status %d (%s), want 204", rec.Code, rec.Body)
 	}
@@ -214,7 +206,7 @@ func TestReceiverAcknowledgesExemplars(t *testing.T) {
 	other := series2(&syms, otherLabels, writev2.Sample{Timestamp: ms(1), Value: 9})
 	other.Histograms = []writev2.Histogram{writev2.FromIntHistogram(0, ms(1), &histogram.Histogram{Count: 1, Sum: 1, ZeroThreshold: 1e-128, ZeroCount: 1})}
 	other.Exemplars = ex(3)
-	rec := post(rc, contentTypeV2, bodyV2(t, &syms, api, other))
+	rec := send(rc, testutil.WriteRequestV2(t, writeURL, syms.Symbols(), api, other))
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("status %d (%s), want 204", rec.Code, rec.Body)
 	}
@@ -227,7 +219,7 @@ func TestReceiverAcknowledgesExemplars(t *testing.T) {
 			t.Errorf("%s = %q, want %s", name, h, want)
 		}
 	}
-	if n := gather(t, reg, "kedastral_receiver_exemplars_dropped_total"); n != 5 {
+	if n := testutil.Gather(t, reg).Value(t, "kedastral_receiver_exemplars_dropped_total", nil); n != 5 {
 		t.Errorf("kedastral_receiver_exemplars_dropped_total = %v, want 5", n)
 	}
 	if got := stored(t, st, anyName); len(got) != 1 || len(got[`{__name__="http_requests_total", instance="a:80", job="api"}`]) != 2 {
@@ -244,7 +236,7 @@ func TestReceiverHistograms(t *testing.T) {
 		PositiveSpans: []histogram.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []int64{1, 1}}
 	ts := series1([]string{"__name__", "latency_seconds", "job", "api"})
 	ts.Histograms = []prompb.Histogram{prompb.FromIntHistogram(ms(1), h)}
-	rec := post(rc, contentTypeV1, bodyV1(t, ts))
+	rec := send(rc, testutil.WriteRequestV1(t, writeURL, ts))
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("status %d (%s), want 204", rec.Code, rec.Body)
 	}
@@ -321,31 +313,32 @@ func TestReceiverBadRequests(t *testing.T) {
 		{"not protobuf", contentTypeV1, func(*testing.T) []byte { return snappy.Encode(nil, []byte{0xff, 0xff, 0xff}) }, 400, "decode remote-write 1.0", 0},
 		{"not protobuf v2", contentTypeV2, func(*testing.T) []byte { return snappy.Encode(nil, []byte{0x0a, 0xff}) }, 400, "decode remote-write 2.0", 0},
 		{"duplicate labels", contentTypeV1, func(t *testing.T) []byte {
-			return bodyV1(t, series1([]string{"__name__", "http_requests_total", "job", "api", "job", "web"}, prompb.Sample{Timestamp: ms(1), Value: 1}), valid)
+			return testutil.WriteBodyV1(t, series1([]string{"__name__", "http_requests_total", "job", "api", "job", "web"}, prompb.Sample{Timestamp: ms(1), Value: 1}), valid)
 		}, 400, "duplicate label job", 1},
 		{"no metric name", contentTypeV1, func(t *testing.T) []byte {
-			return bodyV1(t, series1([]string{"job", "api"}, prompb.Sample{Timestamp: ms(1), Value: 1}), valid)
+			return testutil.WriteBodyV1(t, series1([]string{"job", "api"}, prompb.Sample{Timestamp: ms(1), Value: 1}), valid)
 		}, 400, "no metric name", 1},
 		{"invalid utf-8", contentTypeV1, func(t *testing.T) []byte {
-			return bodyV1(t, series1([]string{"__name__", "http_requests_total", "job", "a\xffb"}, prompb.Sample{Timestamp: ms(1), Value: 1}), valid)
+			return testutil.WriteBodyV1(t, series1([]string{"__name__", "http_requests_total", "job", "a\xffb"}, prompb.Sample{Timestamp: ms(1), Value: 1}), valid)
 		}, 400, "not valid UTF-8", 1},
 		{"out of order", contentTypeV1, func(t *testing.T) []byte {
-			return bodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1}, prompb.Sample{Timestamp: ms(3), Value: 2}))
+			return testutil.WriteBodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1}, prompb.Sample{Timestamp: ms(3), Value: 2}))
 		}, 400, "out of order", 1},
 		{"duplicate timestamp", contentTypeV1, func(t *testing.T) []byte {
-			return bodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1}, prompb.Sample{Timestamp: ms(1), Value: 2}))
+			return testutil.WriteBodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1}, prompb.Sample{Timestamp: ms(1), Value: 2}))
 		}, 400, "duplicate sample", 1},
 		{"too far ahead", contentTypeV1, func(t *testing.T) []byte {
-			return bodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(-11), Value: 1}), valid)
+			return testutil.WriteBodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(-11), Value: 1}), valid)
 		}, 400, "in the future", 1},
 		{"v2 reference outside symbols", contentTypeV2, func(t *testing.T) []byte {
-			return bodyV2(t, &syms, writev2.TimeSeries{LabelsRefs: []uint32{0, 999}, Samples: []writev2.Sample{{Timestamp: ms(1), Value: 1}}})
+			return testutil.WriteBodyV2(t, syms.Symbols(), writev2.TimeSeries{LabelsRefs: []uint32{0, 999}, Samples: []writev2.Sample{{Timestamp: ms(1), Value: 1}}})
 		}, 400, "outside the symbol table", 0},
 		{"v2 odd references", contentTypeV2, func(t *testing.T) []byte {
-			return bodyV2(t, &syms, writev2.TimeSeries{LabelsRefs: []uint32{0}, Samples: []writev2.Sample{{Timestamp: ms(1), Value: 1}}})
+			return testutil.WriteBodyV2(t, syms.Symbols(), writev2.TimeSeries{LabelsRefs: []uint32{0}, Samples: []writev2.Sample{{Timestamp: ms(1), Value: 1}}})
 		}, 400, "odd number", 0},
 		{"v2 empty series", contentTypeV2, func(t *testing.T) []byte {
-			return bodyV2(t, &syms, series2(&syms, apiLabels))
+			ts := series2(&syms, apiLabels)
+			return testutil.WriteBodyV2(t, syms.Symbols(), ts)
 		}, 400, "no sample", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -359,7 +352,7 @@ func TestReceiverBadRequests(t *testing.T) {
 				t.Errorf("%d samples stored, want %d: %v", n, tc.wantStored, got)
 			}
 			// The receiver keeps serving: a valid write after the bad one.
-			if rec := post(rc, contentTypeV1, bodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(0), Value: 5}))); rec.Code != http.StatusNoContent {
+			if rec := send(rc, testutil.WriteRequestV1(t, writeURL, series1(apiLabels, prompb.Sample{Timestamp: ms(0), Value: 5}))); rec.Code != http.StatusNoContent {
 				t.Errorf("valid write after a bad one: %d %s", rec.Code, rec.Body)
 			}
 			_ = reg
@@ -375,14 +368,15 @@ func TestReceiverBadRequests(t *testing.T) {
 func TestReceiverSortsLabels(t *testing.T) {
 	unsorted := []string{"instance", "a:80", "job", "api", "__name__", "http_requests_total"}
 	syms := writev2.NewSymbolTable()
-	bodies := map[string][]byte{
-		contentTypeV1: bodyV1(t, series1(unsorted, prompb.Sample{Timestamp: ms(1), Value: 7}), series1([]string{"job", "node", "__name__", "node_cpu_seconds_total"}, prompb.Sample{Timestamp: ms(1), Value: 1})),
-		contentTypeV2: bodyV2(t, &syms, series2(&syms, unsorted, writev2.Sample{Timestamp: ms(1), Value: 7}), series2(&syms, []string{"job", "node", "__name__", "node_cpu_seconds_total"}, writev2.Sample{Timestamp: ms(1), Value: 1})),
+	ts2 := []writev2.TimeSeries{series2(&syms, unsorted, writev2.Sample{Timestamp: ms(1), Value: 7}), series2(&syms, []string{"job", "node", "__name__", "node_cpu_seconds_total"}, writev2.Sample{Timestamp: ms(1), Value: 1})}
+	requests := map[string]*http.Request{
+		contentTypeV1: testutil.WriteRequestV1(t, writeURL, series1(unsorted, prompb.Sample{Timestamp: ms(1), Value: 7}), series1([]string{"job", "node", "__name__", "node_cpu_seconds_total"}, prompb.Sample{Timestamp: ms(1), Value: 1})),
+		contentTypeV2: testutil.WriteRequestV2(t, writeURL, syms.Symbols(), ts2...),
 	}
-	for contentType, body := range bodies {
+	for contentType, req := range requests {
 		t.Run(contentType, func(t *testing.T) {
 			rc, st, reg := testReceiver(t)
-			rec := post(rc, contentType, body)
+			rec := send(rc, req)
 			if rec.Code != http.StatusNoContent {
 				t.Fatalf("status %d (%s), want 204", rec.Code, strings.TrimSpace(rec.Body.String()))
 			}
@@ -393,15 +387,17 @@ func TestReceiverSortsLabels(t *testing.T) {
 			if v := got[`{__name__="http_requests_total", instance="a:80", job="api"}`]; len(got) != 1 || len(v) != 1 || v[0] != 7 {
 				t.Errorf("stored %v, want the api series' one sample 7 under its sorted labels", got)
 			}
-			if n := gather(t, reg, "kedastral_receiver_samples_rejected_total"); n != 0 {
-				t.Errorf("%v samples rejected, want 0", n)
+			for reason, n := range testutil.Gather(t, reg).Values(t, "kedastral_receiver_samples_rejected_total", "reason") {
+				if n != 0 {
+					t.Errorf("%v samples rejected (reason %q), want 0", n, reason)
+				}
 			}
 		})
 	}
 	t.Run("repeated once sorted", func(t *testing.T) {
 		rc, _, _ := testReceiver(t)
 		dup := []string{"job", "api", "__name__", "http_requests_total", "job", "web"}
-		rec := post(rc, contentTypeV1, bodyV1(t, series1(dup, prompb.Sample{Timestamp: ms(1), Value: 1})))
+		rec := send(rc, testutil.WriteRequestV1(t, writeURL, series1(dup, prompb.Sample{Timestamp: ms(1), Value: 1})))
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "duplicate label job") {
 			t.Errorf("status %d %q, want 400 naming the duplicate label", rec.Code, strings.TrimSpace(rec.Body.String()))
 		}
@@ -433,14 +429,14 @@ func TestReceiverBodyLimit(t *testing.T) {
 
 func TestReceiverPaused(t *testing.T) {
 	rc, st, _ := testReceiver(t)
-	body := bodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1}))
+	ts := series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1})
 	rc.Pause()
-	rec := post(rc, contentTypeV1, body)
+	rec := send(rc, testutil.WriteRequestV1(t, writeURL, ts))
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 		t.Errorf("paused: status %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	rc.Resume()
-	if rec := post(rc, contentTypeV1, body); rec.Code != http.StatusNoContent {
+	if rec := send(rc, testutil.WriteRequestV1(t, writeURL, ts)); rec.Code != http.StatusNoContent {
 		t.Errorf("resumed: status %d (%s), want 204", rec.Code, rec.Body)
 	}
 	if got := stored(t, st, anyName); len(got) != 1 {
@@ -454,10 +450,10 @@ func TestReceiverSetQueries(t *testing.T) {
 		t.Error("a query that does not parse was accepted")
 	}
 	// The selection before the refused one still holds: the api series is kept.
-	body := bodyV1(t,
+	req := testutil.WriteRequestV1(t, writeURL,
 		series1(apiLabels, prompb.Sample{Timestamp: ms(3), Value: 1}),
 		series1(otherLabels, prompb.Sample{Timestamp: ms(3), Value: 1}))
-	if rec := post(rc, contentTypeV1, body); rec.Code != http.StatusNoContent {
+	if rec := send(rc, req); rec.Code != http.StatusNoContent {
 		t.Fatalf("status %d", rec.Code)
 	}
 	// A reload that selects the node series, by a regular expression on the
@@ -465,10 +461,10 @@ func TestReceiverSetQueries(t *testing.T) {
 	if err := rc.SetQueries([]string{`sum by (cpu) ({__name__=~"node_.*", job="node"})`}); err != nil {
 		t.Fatal(err)
 	}
-	body = bodyV1(t,
+	req = testutil.WriteRequestV1(t, writeURL,
 		series1(apiLabels, prompb.Sample{Timestamp: ms(2), Value: 2}),
 		series1(otherLabels, prompb.Sample{Timestamp: ms(2), Value: 2}))
-	if rec := post(rc, contentTypeV1, body); rec.Code != http.StatusNoContent {
+	if rec := send(rc, req); rec.Code != http.StatusNoContent {
 		t.Fatalf("status %d", rec.Code)
 	}
 	got := stored(t, st, anyName)
@@ -496,7 +492,7 @@ func TestReceiverStorageFailureIsRetryable(t *testing.T) {
 	if err := rc.SetQueries([]string{`http_requests_total`}); err != nil {
 		t.Fatal(err)
 	}
-	rec := post(rc, contentTypeV1, bodyV1(t, series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1})))
+	rec := send(rc, testutil.WriteRequestV1(t, writeURL, series1(apiLabels, prompb.Sample{Timestamp: ms(1), Value: 1})))
 	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "disk full") {
 		t.Errorf("status %d %q, want 500 saying disk full", rec.Code, rec.Body)
 	}
@@ -510,7 +506,7 @@ func TestStorageQueryRange(t *testing.T) {
 	for i := 0; i <= 80; i++ {
 		samples = append(samples, prompb.Sample{Timestamp: ms(20) + int64(i)*15_000, Value: float64(i) * 15})
 	}
-	if rec := post(rc, contentTypeV1, bodyV1(t, series1(apiLabels, samples...))); rec.Code != http.StatusNoContent {
+	if rec := send(rc, testutil.WriteRequestV1(t, writeURL, series1(apiLabels, samples...))); rec.Code != http.StatusNoContent {
 		t.Fatalf("status %d (%s)", rec.Code, rec.Body)
 	}
 	v, _, err := st.QueryRange(context.Background(), `sum(rate(http_requests_total{job="api"}[5m]))`,
@@ -544,21 +540,6 @@ func equalFloats(a, b []float64) bool {
 		}
 	}
 	return true
-}
-
-func gather(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	n, err := testutil.GatherAndCount(reg, name)
-	if err != nil || n == 0 {
-		t.Fatalf("%s: %d series, %v", name, n, err)
-	}
-	mfs, _ := reg.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	return math.NaN()
 }
 
 // TestReceiverLimits: a request over a per-request limit is refused whole
@@ -601,18 +582,19 @@ func TestReceiverLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { _ = st.Close() })
-			rc := NewReceiver(st.Appendable(), ReceiverOptions{Now: func() time.Time { return testNow }, Limits: tc.limits})
+			reg := prometheus.NewRegistry()
+			rc := NewReceiver(st.Appendable(), ReceiverOptions{Registerer: reg, Now: func() time.Time { return testNow }, Limits: tc.limits})
 			if err := rc.SetQueries([]string{`http_requests_total`}); err != nil {
 				t.Fatal(err)
 			}
-			rec := post(rc, contentTypeV1, bodyV1(t, api, tc.second))
+			rec := send(rc, testutil.WriteRequestV1(t, writeURL, api, tc.second))
 			if rec.Code != tc.wantCode || !strings.Contains(rec.Body.String(), tc.wantFlag) {
 				t.Errorf("status %d %q, want %d naming %s", rec.Code, strings.TrimSpace(rec.Body.String()), tc.wantCode, tc.wantFlag)
 			}
 			if got := stored(t, st, anyName); len(got) != tc.wantStored {
 				t.Errorf("%d series stored, want %d: %v", len(got), tc.wantStored, got)
 			}
-			if got := testutil.ToFloat64(rc.limited.WithLabelValues(tc.wantLimit)); got != tc.wantLimited {
+			if got := testutil.Gather(t, reg).Value(t, "kedastral_receiver_limited_total", prometheus.Labels{"limit": tc.wantLimit}); got != tc.wantLimited {
 				t.Errorf("kedastral_receiver_limited_total{limit=%q} = %v, want %v", tc.wantLimit, got, tc.wantLimited)
 			}
 		})
@@ -625,7 +607,8 @@ func TestReceiverLimits(t *testing.T) {
 		t.Cleanup(func() { _ = st.Close() })
 		rc := NewReceiver(st.Appendable(), ReceiverOptions{Now: func() time.Time { return testNow }, Limits: Limits{SeriesPerRequest: 1}})
 		syms := writev2.NewSymbolTable()
-		rec := post(rc, contentTypeV2, bodyV2(t, &syms, series2(&syms, apiLabels, writev2.Sample{Timestamp: ms(1), Value: 1}), series2(&syms, otherLabels, writev2.Sample{Timestamp: ms(1), Value: 1})))
+		ts := []writev2.TimeSeries{series2(&syms, apiLabels, writev2.Sample{Timestamp: ms(1), Value: 1}), series2(&syms, otherLabels, writev2.Sample{Timestamp: ms(1), Value: 1})}
+		rec := send(rc, testutil.WriteRequestV2(t, writeURL, syms.Symbols(), ts...))
 		if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "--receiver.max-series-per-request") {
 			t.Errorf("status %d %q, want 413 naming the flag", rec.Code, strings.TrimSpace(rec.Body.String()))
 		}
@@ -642,24 +625,25 @@ func TestReceiverMaxSeries(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	rc := NewReceiver(st.Appendable(), ReceiverOptions{Now: func() time.Time { return testNow }, Limits: Limits{Series: 2}, Series: st})
+	reg := prometheus.NewRegistry()
+	rc := NewReceiver(st.Appendable(), ReceiverOptions{Registerer: reg, Now: func() time.Time { return testNow }, Limits: Limits{Series: 2}, Series: st})
 	if err := rc.SetQueries([]string{`http_requests_total`}); err != nil {
 		t.Fatal(err)
 	}
 	job := func(j string, at int) prompb.TimeSeries {
 		return series1([]string{"__name__", "http_requests_total", "job", j}, prompb.Sample{Timestamp: ms(at), Value: float64(at)})
 	}
-	if rec := post(rc, contentTypeV1, bodyV1(t, job("a", 3), job("b", 3))); rec.Code != http.StatusNoContent {
+	if rec := send(rc, testutil.WriteRequestV1(t, writeURL, job("a", 3), job("b", 3))); rec.Code != http.StatusNoContent {
 		t.Fatalf("two series: %d %s", rec.Code, rec.Body)
 	}
 	if n := st.HeadSeries(); n != 2 {
 		t.Fatalf("%d series in the head, want 2", n)
 	}
-	rec := post(rc, contentTypeV1, bodyV1(t, job("a", 2), job("c", 2)))
+	rec := send(rc, testutil.WriteRequestV1(t, writeURL, job("a", 2), job("c", 2)))
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "--receiver.max-series") {
 		t.Errorf("a held series and a third new one: %d %q, want 400 naming --receiver.max-series", rec.Code, strings.TrimSpace(rec.Body.String()))
 	}
-	if rec := post(rc, contentTypeV1, bodyV1(t, job("b", 1))); rec.Code != http.StatusNoContent {
+	if rec := send(rc, testutil.WriteRequestV1(t, writeURL, job("b", 1))); rec.Code != http.StatusNoContent {
 		t.Errorf("a held series after the refusal: %d %s", rec.Code, rec.Body)
 	}
 	got := stored(t, st, anyName)
@@ -672,7 +656,7 @@ func TestReceiverMaxSeries(t *testing.T) {
 			t.Errorf("%s: %d samples, want %d", s, len(got[s]), n)
 		}
 	}
-	if n := testutil.ToFloat64(rc.limited.WithLabelValues(limitSeries)); n != 1 {
+	if n := testutil.Gather(t, reg).Value(t, "kedastral_receiver_limited_total", prometheus.Labels{"limit": limitSeries}); n != 1 {
 		t.Errorf("kedastral_receiver_limited_total{limit=\"series\"} = %v, want 1", n)
 	}
 }
