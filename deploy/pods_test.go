@@ -22,7 +22,8 @@ import (
 // TestChartPodsStart runs every container the chart renders, as the
 // kubelet would, with the static binaries of the images: the rendered
 // arguments and environment, the ConfigMap as the config file, an empty
-// volume as /data and a certificate Secret as /etc/kedastral/tls. Each must
+// volume as /data, a certificate Secret as /etc/kedastral/tls and an HTTP
+// client configuration Secret as /etc/kedastral/source. Each must
 // come up healthy and stop cleanly on SIGTERM, so a flag the commands do
 // not know, or a configuration they refuse, fails here and not in a
 // cluster.
@@ -62,7 +63,8 @@ func runPod(t *testing.T, name string, ordinal int, pod corev1.PodTemplateSpec, 
 	// The files the pod mounts.
 	dir := t.TempDir()
 	confDir, dataDir, tlsDir := filepath.Join(dir, "etc"), filepath.Join(dir, "data"), filepath.Join(dir, "tls")
-	for _, d := range []string{confDir, dataDir, tlsDir} {
+	sourceDir := filepath.Join(dir, "source")
+	for _, d := range []string{confDir, dataDir, tlsDir, sourceDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -74,6 +76,14 @@ func runPod(t *testing.T, name string, ordinal int, pod corev1.PodTemplateSpec, 
 	}
 	ca := testpki.NewCert(t, tlsDir, "ca", testpki.CA(), nil)
 	testpki.NewCert(t, tlsDir, "tls", testpki.Server(), ca)
+	// The Secret of scaler.sourceHTTPConfigSecret: http.yml and the files it names.
+	if err := os.WriteFile(filepath.Join(sourceDir, "password"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	httpConfig := "basic_auth:\n  username: keda\n  password_file: " + filepath.Join(sourceDir, "password") + "\n"
+	if err := os.WriteFile(filepath.Join(sourceDir, "http.yml"), []byte(httpConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// The pod's environment: POD_NAME from the downward API, the shard
 	// index from the pod-index label.
 	podName := fmt.Sprintf("%s-%d", name, ordinal)
@@ -114,6 +124,7 @@ func runPod(t *testing.T, name string, ordinal int, pod corev1.PodTemplateSpec, 
 			shardCount = n
 		}
 		a = strings.ReplaceAll(a, "/etc/kedastral/tls/", tlsDir+"/")
+		a = strings.ReplaceAll(a, "/etc/kedastral/source/", sourceDir+"/")
 		a = strings.ReplaceAll(a, "/etc/kedastral/", confDir+"/")
 		a = strings.ReplaceAll(a, "$(POD_NAME)", podName)
 		if strings.Contains(a, "=/data") || strings.Contains(a, "=/etc/") {

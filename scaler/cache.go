@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/HatiCode/kedastral/internal/clip"
 )
 
 // CacheOptions configures a Cache.
@@ -33,6 +35,14 @@ type CacheOptions struct {
 	// Forget, when set, is called with each workload the cache forgets,
 	// so that its series go with it.
 	Forget func(workload string)
+	// MaxConcurrentReads bounds the reads of plans in flight at once, over
+	// every workload; zero means no bound.
+	MaxConcurrentReads int
+	// NotFoundWait is the longest wait between two reads of a workload the
+	// source has never had a plan for: from Refresh, the wait doubles at
+	// each "not found" up to it, so that names nobody forecasts (a typo,
+	// a hostile client) cost few reads. Zero keeps Refresh.
+	NotFoundWait time.Duration
 }
 
 // ErrTooManyWorkloads is returned when the cache already tracks
@@ -52,6 +62,8 @@ type Cache struct {
 	entries map[string]*entry
 	// running counts the refreshing goroutines, which Run waits for.
 	running sync.WaitGroup
+	// reads holds a token per read in flight when MaxConcurrentReads is set.
+	reads chan struct{}
 }
 
 // entry is one workload's cached plan.
@@ -70,7 +82,11 @@ func NewCache(source Source, opts CacheOptions) *Cache {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Cache{source: source, opts: opts, entries: map[string]*entry{}}
+	c := &Cache{source: source, opts: opts, entries: map[string]*entry{}}
+	if opts.MaxConcurrentReads > 0 {
+		c.reads = make(chan struct{}, opts.MaxConcurrentReads)
+	}
+	return c
 }
 
 // Run refreshes the cached workloads until ctx is done, and returns once
@@ -148,7 +164,7 @@ func (c *Cache) entry(workload string) (*entry, error) {
 		return e, nil
 	}
 	if c.opts.MaxWorkloads > 0 && len(c.entries) >= c.opts.MaxWorkloads {
-		return nil, fmt.Errorf("%w: workload %q refused, %d are tracked, the limit", ErrTooManyWorkloads, workload, len(c.entries))
+		return nil, fmt.Errorf("%w: workload %q refused, %d are tracked, the limit", ErrTooManyWorkloads, clip.String(workload), len(c.entries))
 	}
 	e := &entry{loaded: make(chan struct{})}
 	e.lastUsed.Store(c.opts.Now().UnixNano())
@@ -158,46 +174,65 @@ func (c *Cache) entry(workload string) (*entry, error) {
 }
 
 // refresh reads workload's plan every Refresh until ctx is done or nobody
-// asked for it for Idle.
+// asked for it for Idle; a workload never found is read less and less
+// often, down to once every NotFoundWait.
 func (c *Cache) refresh(ctx context.Context, workload string, e *entry) {
 	logger := c.opts.Logger.With("workload", workload)
-	first := true
-	for {
-		rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
-		p, err := c.source.Fetch(rctx, workload)
-		cancel()
+	wait := c.opts.Refresh
+	for first := true; ; first = false {
+		err := c.read(ctx, workload, e)
 		switch {
 		case err == nil:
-			e.plan.Store(&p)
+			wait = c.opts.Refresh
 		case errors.Is(err, ErrNotFound):
 			// A forecaster that restarts has no plan until its first
 			// tick, and Prometheus drops a stopped forecaster's series:
 			// the last plan stays, and runs out at its horizon.
+			if e.plan.Load() == nil {
+				wait = min(2*wait, max(c.opts.NotFoundWait, c.opts.Refresh))
+			}
 		case ctx.Err() != nil:
 			return
 		default:
 			// The last plan stays; it runs out at its horizon.
 			logger.Warn("Cannot read the forecast; the last plan stays until its horizon", "err", err)
 		}
-		if c.opts.Age != nil {
-			if p := e.plan.Load(); p != nil {
-				c.opts.Age.WithLabelValues(workload).Set(c.opts.Now().Sub(p.GeneratedAt).Seconds())
-			}
+		if p := e.plan.Load(); p != nil && c.opts.Age != nil {
+			c.opts.Age.WithLabelValues(workload).Set(c.opts.Now().Sub(p.GeneratedAt).Seconds())
 		}
 		if first {
 			close(e.loaded)
-			first = false
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(c.opts.Refresh):
+		case <-time.After(wait):
 		}
 		if idle := c.opts.Now().Sub(time.Unix(0, e.lastUsed.Load())); idle > c.opts.Idle {
 			c.forget(workload)
 			return
 		}
 	}
+}
+
+// read reads workload's plan once, within MaxConcurrentReads and Timeout,
+// and keeps it when there is one.
+func (c *Cache) read(ctx context.Context, workload string, e *entry) error {
+	if c.reads != nil {
+		select {
+		case c.reads <- struct{}{}:
+			defer func() { <-c.reads }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	p, err := c.source.Fetch(rctx, workload)
+	if err == nil {
+		e.plan.Store(&p)
+	}
+	return err
 }
 
 // forget drops workload from the cache, and its series with it.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -244,6 +246,91 @@ func TestForgottenWorkloadSeries(t *testing.T) {
 		got := series(name)
 		if _, ok := got["checkout"]; ok || len(got) != 1 {
 			t.Errorf("%s %v, want cart's series alone", name, got)
+		}
+	}
+}
+
+// countingSource answers every read after a pause, ErrNotFound for the
+// workloads in unknown, and records the reads in flight and when each
+// workload was read.
+type countingSource struct {
+	pause   time.Duration
+	unknown map[string]bool
+
+	mu       sync.Mutex
+	inFlight int
+	most     int
+	reads    map[string][]time.Time
+}
+
+func (s *countingSource) Fetch(ctx context.Context, workload string) (Plan, error) {
+	s.mu.Lock()
+	s.inFlight++
+	s.most = max(s.most, s.inFlight)
+	if s.reads == nil {
+		s.reads = map[string][]time.Time{}
+	}
+	s.reads[workload] = append(s.reads[workload], time.Now())
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+	select {
+	case <-time.After(s.pause):
+	case <-ctx.Done():
+		return Plan{}, ctx.Err()
+	}
+	if s.unknown[workload] {
+		return Plan{}, ErrNotFound
+	}
+	return Plan{Desired: 3, GeneratedAt: time.Now()}, nil
+}
+
+// readsOf returns when workload was read.
+func (s *countingSource) readsOf(workload string) []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.reads[workload])
+}
+
+// TestCacheMaxConcurrentReads: 40 workloads refreshed every millisecond,
+// each read taking 5 ms, never have more than MaxConcurrentReads (4) reads
+// in flight at once.
+func TestCacheMaxConcurrentReads(t *testing.T) {
+	source := &countingSource{pause: 5 * time.Millisecond}
+	c := NewCache(source, CacheOptions{Refresh: time.Millisecond, Timeout: 10 * time.Second, Idle: time.Hour, MaxConcurrentReads: 4})
+	runCache(t, c)
+	for i := range 40 {
+		c.Get(fmt.Sprint("w", i))
+	}
+	for i := range 40 {
+		waitLoaded(t, c, fmt.Sprint("w", i))
+	}
+	source.mu.Lock()
+	defer source.mu.Unlock()
+	if source.most != 4 {
+		t.Errorf("at most %d reads in flight, want 4 (the bound, reached with 40 workloads)", source.most)
+	}
+}
+
+// TestCacheNotFoundWait: a workload the source never had a plan for is
+// read again after 2, 4, 8, then 8 refresh intervals (NotFoundWait). Only
+// lower bounds of the waits are checked: a loaded machine makes them
+// longer, never shorter.
+func TestCacheNotFoundWait(t *testing.T) {
+	const refresh = 10 * time.Millisecond
+	source := &countingSource{unknown: map[string]bool{"typo": true}}
+	c := NewCache(source, CacheOptions{Refresh: refresh, Timeout: 10 * time.Second, Idle: time.Hour, NotFoundWait: 8 * refresh})
+	runCache(t, c)
+	c.Get("typo")
+	testutil.WaitFor(t, waitTimeout, "six reads of the unknown workload", func() bool { return len(source.readsOf("typo")) >= 6 })
+	reads := source.readsOf("typo")
+	// Waits after each "not found": 2×10, 4×10, 8×10, then 80 ms each.
+	for i, want := range []time.Duration{2 * refresh, 4 * refresh, 8 * refresh, 8 * refresh, 8 * refresh} {
+		if got := reads[i+1].Sub(reads[i]); got < want {
+			t.Errorf("wait %d after not found: %v, want ≥ %v", i+1, got, want)
 		}
 	}
 }

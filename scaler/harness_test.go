@@ -215,6 +215,8 @@ type harnessOptions struct {
 	poll time.Duration
 	// maxWorkloads is the cache's MaxWorkloads (none).
 	maxWorkloads int
+	// maxStreams is the server's MaxStreams (none).
+	maxStreams int
 }
 
 // harness is a scaler serving KEDA's gRPC on 127.0.0.1 from forecasters,
@@ -282,7 +284,7 @@ func startScalerWith(tb testing.TB, source Source, reg *prometheus.Registry, met
 	})
 
 	clock := &testClock{}
-	server := NewServer(cache, o.defaults, metrics, o.poll)
+	server := NewServer(cache, o.defaults, metrics, ServerOptions{Poll: o.poll, MaxStreams: o.maxStreams})
 	server.now = clock.Now
 	grpcServer := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(metrics.UnaryInterceptor),

@@ -9,6 +9,10 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/HatiCode/kedastral/internal/clip"
 )
 
 // Metadata keys a ScaledObject's trigger may set (scalerMetadata).
@@ -17,6 +21,11 @@ const (
 	KeyDefaultMin = "defaultMin"
 	KeyStaleAfter = "staleAfter"
 )
+
+// MaxWorkloadName bounds a workload's name, in bytes: a Kubernetes object
+// name's length, as the forecaster's configuration does. A longer name is
+// refused: names come from the scaler's clients.
+const MaxWorkloadName = 253
 
 // Defaults are the settings of a ScaledObject that sets none: the
 // scaler's flags.
@@ -46,22 +55,26 @@ func ParseMetadata(m map[string]string, d Defaults) (Metadata, error) {
 	if w, ok := m[KeyWorkload]; ok {
 		md.Workload = w
 	}
-	if md.Workload == "" {
+	switch {
+	case md.Workload == "":
 		return Metadata{}, fmt.Errorf("metadata %q is required (or start the scaler with --workload)", KeyWorkload)
+	case len(md.Workload) > MaxWorkloadName:
+		return Metadata{}, fmt.Errorf("metadata %s=%q is %d bytes long, more than %d", KeyWorkload, clip.String(md.Workload), len(md.Workload), MaxWorkloadName)
 	}
 	if v, ok := m[KeyDefaultMin]; ok {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return Metadata{}, fmt.Errorf("metadata %s=%q must be a whole number of replicas, 0 or more", KeyDefaultMin, v)
+		if err != nil || n < 0 || n > MaxReplicas {
+			return Metadata{}, fmt.Errorf("metadata %s=%q must be a whole number of replicas, 0 to %d", KeyDefaultMin, clip.String(v), MaxReplicas)
 		}
 		md.DefaultMin = n
 	}
 	if v, ok := m[KeyStaleAfter]; ok {
-		d, err := time.ParseDuration(v)
+		// The syntax of --stale-after and of Prometheus: 2m, 1h30m, 1d.
+		d, err := model.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return Metadata{}, fmt.Errorf("metadata %s=%q must be a positive duration such as 2m", KeyStaleAfter, v)
+			return Metadata{}, fmt.Errorf("metadata %s=%q must be a positive duration such as 2m or 1h30m", KeyStaleAfter, clip.String(v))
 		}
-		md.StaleAfter = d
+		md.StaleAfter = time.Duration(d)
 	}
 	return md, nil
 }

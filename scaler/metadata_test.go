@@ -1,6 +1,7 @@
 package scaler
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -92,62 +93,104 @@ func TestParseMetadata(t *testing.T) {
 			name:     "defaultMin negative",
 			metadata: map[string]string{"workload": "checkout", "defaultMin": "-1"},
 			defaults: flags,
-			wantErr:  `metadata defaultMin="-1" must be a whole number of replicas, 0 or more`,
+			wantErr:  `metadata defaultMin="-1" must be a whole number of replicas, 0 to 2147483647`,
 		},
 		{
 			name:     "defaultMin fractional",
 			metadata: map[string]string{"workload": "checkout", "defaultMin": "1.5"},
 			defaults: flags,
-			wantErr:  `metadata defaultMin="1.5" must be a whole number of replicas, 0 or more`,
+			wantErr:  `metadata defaultMin="1.5" must be a whole number of replicas, 0 to 2147483647`,
 		},
 		{
 			name:     "defaultMin not a number",
 			metadata: map[string]string{"workload": "checkout", "defaultMin": "three"},
 			defaults: flags,
-			wantErr:  `metadata defaultMin="three" must be a whole number of replicas, 0 or more`,
+			wantErr:  `metadata defaultMin="three" must be a whole number of replicas, 0 to 2147483647`,
 		},
 		{
 			name:     "defaultMin empty",
 			metadata: map[string]string{"workload": "checkout", "defaultMin": ""},
 			defaults: flags,
-			wantErr:  `metadata defaultMin="" must be a whole number of replicas, 0 or more`,
+			wantErr:  `metadata defaultMin="" must be a whole number of replicas, 0 to 2147483647`,
 		},
 		{
 			name:     "defaultMin with spaces",
 			metadata: map[string]string{"workload": "checkout", "defaultMin": " 3"},
 			defaults: flags,
-			wantErr:  `metadata defaultMin=" 3" must be a whole number of replicas, 0 or more`,
+			wantErr:  `metadata defaultMin=" 3" must be a whole number of replicas, 0 to 2147483647`,
 		},
 		{
 			// 2^64 overflows int64: Atoi fails rather than wrapping.
 			name:     "defaultMin overflows",
 			metadata: map[string]string{"workload": "checkout", "defaultMin": "18446744073709551616"},
 			defaults: flags,
-			wantErr:  `metadata defaultMin="18446744073709551616" must be a whole number of replicas, 0 or more`,
+			wantErr:  `metadata defaultMin="18446744073709551616" must be a whole number of replicas, 0 to 2147483647`,
 		},
 		{
 			name:     "staleAfter not a duration",
 			metadata: map[string]string{"workload": "checkout", "staleAfter": "soon"},
 			defaults: flags,
-			wantErr:  `metadata staleAfter="soon" must be a positive duration such as 2m`,
+			wantErr:  `metadata staleAfter="soon" must be a positive duration such as 2m or 1h30m`,
 		},
 		{
 			name:     "staleAfter without a unit",
 			metadata: map[string]string{"workload": "checkout", "staleAfter": "120"},
 			defaults: flags,
-			wantErr:  `metadata staleAfter="120" must be a positive duration such as 2m`,
+			wantErr:  `metadata staleAfter="120" must be a positive duration such as 2m or 1h30m`,
 		},
 		{
 			name:     "staleAfter zero",
 			metadata: map[string]string{"workload": "checkout", "staleAfter": "0s"},
 			defaults: flags,
-			wantErr:  `metadata staleAfter="0s" must be a positive duration such as 2m`,
+			wantErr:  `metadata staleAfter="0s" must be a positive duration such as 2m or 1h30m`,
 		},
 		{
 			name:     "staleAfter negative",
 			metadata: map[string]string{"workload": "checkout", "staleAfter": "-1m"},
 			defaults: flags,
-			wantErr:  `metadata staleAfter="-1m" must be a positive duration such as 2m`,
+			wantErr:  `metadata staleAfter="-1m" must be a positive duration such as 2m or 1h30m`,
+		},
+		{
+			// 2^31 − 1 is the most a Kubernetes replica count holds.
+			name:     "defaultMin above an int32",
+			metadata: map[string]string{"workload": "checkout", "defaultMin": "2147483648"},
+			defaults: flags,
+			wantErr:  `metadata defaultMin="2147483648" must be a whole number of replicas, 0 to 2147483647`,
+		},
+		{
+			// --stale-after's syntax (Prometheus's): days, but no fractions.
+			name:     "staleAfter in days",
+			metadata: map[string]string{"workload": "checkout", "staleAfter": "1d"},
+			defaults: flags,
+			want:     Metadata{Workload: "checkout", DefaultMin: 2, StaleAfter: 24 * time.Hour},
+		},
+		{
+			name:     "staleAfter fractional",
+			metadata: map[string]string{"workload": "checkout", "staleAfter": "1.5m"},
+			defaults: flags,
+			wantErr:  `metadata staleAfter="1.5m" must be a positive duration such as 2m or 1h30m`,
+		},
+		{
+			// 253 bytes, the most: accepted.
+			name:     "workload of 253 bytes",
+			metadata: map[string]string{"workload": strings.Repeat("w", 253)},
+			defaults: flags,
+			want:     Metadata{Workload: strings.Repeat("w", 253), DefaultMin: 2, StaleAfter: 2 * time.Minute},
+		},
+		{
+			// 254 bytes: refused, the name quoted to 200 characters and the
+			// 54 bytes cut counted.
+			name:     "workload of 254 bytes",
+			metadata: map[string]string{"workload": strings.Repeat("w", 254)},
+			defaults: flags,
+			wantErr:  `metadata workload="` + strings.Repeat("w", 200) + `…(+54 bytes)" is 254 bytes long, more than 253`,
+		},
+		{
+			// A value of a megabyte is quoted to 200 characters.
+			name:     "defaultMin of a megabyte",
+			metadata: map[string]string{"workload": "checkout", "defaultMin": strings.Repeat("9", 1<<20)},
+			defaults: flags,
+			wantErr:  `metadata defaultMin="` + strings.Repeat("9", 200) + `…(+1048376 bytes)" must be a whole number of replicas, 0 to 2147483647`,
 		},
 		{
 			// The workload is checked first, so its message is the one given.

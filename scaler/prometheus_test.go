@@ -293,10 +293,14 @@ func TestPrometheusAnswers(t *testing.T) {
 		{name: "no generated series", desired: vector("6"), generated: emptyVector, wantErr: ErrNotFound},
 		{name: "negative desired", desired: vector("-1"), generated: vector("1772366400"), reason: "invalid"},
 		{
-			// 2^31 + 1 = 2147483649 > 2^31.
-			name: "desired over 2^31", desired: vector("2147483649"), generated: vector("1772366400"), reason: "invalid",
+			// 2^31 = 2147483648 > MaxInt32 = 2^31 − 1.
+			name: "desired of 2^31", desired: vector("2147483648"), generated: vector("1772366400"), reason: "invalid",
 		},
 		{name: "generated 0", desired: vector("6"), generated: vector("0"), reason: "invalid"},
+		{
+			// 2099-01-01: far past now + MaxClockSkew.
+			name: "generated in 2099", desired: vector("6"), generated: vector("4070908800"), reason: "invalid",
+		},
 		{
 			// NaN passes d < 0 || d > 2^31; int(NaN) must not be served.
 			name: "desired NaN", desired: vector("NaN"), generated: vector("1772366400"), reason: "invalid",

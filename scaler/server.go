@@ -2,6 +2,7 @@ package scaler
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/kedacore/keda/v2/pkg/scalers/externalscaler"
@@ -10,6 +11,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/HatiCode/kedastral/internal/clip"
 )
 
 // MetricName is the one metric the scaler serves; its target is 1, so the
@@ -38,6 +41,8 @@ type Metrics struct {
 	// name of fallbacks, kept for one release.
 	staleDeprecated *prometheus.CounterVec
 	returned        *prometheus.GaugeVec
+	streams         prometheus.Gauge
+	streamsRefused  prometheus.Counter
 	SourceErrors    *prometheus.CounterVec
 	CacheAge        *prometheus.GaugeVec
 	refused         prometheus.Counter
@@ -79,6 +84,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "kedastral_scaler_forecast_age_seconds",
 			Help: "Age of the cached forecast of the workload at its last refresh.",
 		}, []string{"workload"}),
+		streams: f.NewGauge(prometheus.GaugeOpts{
+			Name: "kedastral_scaler_streams",
+			Help: "StreamIsActive streams open now (KEDA's external-push trigger holds one per ScaledObject).",
+		}),
+		streamsRefused: f.NewCounter(prometheus.CounterOpts{
+			Name: "kedastral_scaler_streams_refused_total",
+			Help: "StreamIsActive calls refused (RESOURCE_EXHAUSTED) because --grpc.max-streams were open.",
+		}),
 		refused: f.NewCounter(prometheus.CounterOpts{
 			Name: "kedastral_scaler_workloads_refused_total",
 			Help: "Calls refused (RESOURCE_EXHAUSTED) because they named a new workload while the scaler tracked --max-workloads.",
@@ -103,14 +116,24 @@ type Server struct {
 	cache    *Cache
 	defaults Defaults
 	metrics  *Metrics
+	opts     ServerOptions
 	now      func() time.Time
-	// poll is how often StreamIsActive looks for a change of activity.
-	poll time.Duration
+	// streams counts the StreamIsActive streams open.
+	streams atomic.Int64
+}
+
+// ServerOptions configures a Server.
+type ServerOptions struct {
+	// Poll is how often StreamIsActive looks for a change of activity.
+	Poll time.Duration
+	// MaxStreams bounds the StreamIsActive streams open at once; a call
+	// past it is refused with RESOURCE_EXHAUSTED. Zero means no bound.
+	MaxStreams int
 }
 
 // NewServer returns a Server answering from cache.
-func NewServer(cache *Cache, defaults Defaults, metrics *Metrics, poll time.Duration) *Server {
-	return &Server{cache: cache, defaults: defaults, metrics: metrics, now: time.Now, poll: poll}
+func NewServer(cache *Cache, defaults Defaults, metrics *Metrics, opts ServerOptions) *Server {
+	return &Server{cache: cache, defaults: defaults, metrics: metrics, now: time.Now, opts: opts}
 }
 
 // answer is the scaler's view of one workload now.
@@ -158,13 +181,19 @@ func (s *Server) metadata(ref *externalscaler.ScaledObjectRef) (Metadata, error)
 	}
 	md, err := ParseMetadata(ref.GetScalerMetadata(), s.defaults)
 	if err != nil {
-		return Metadata{}, status.Errorf(codes.InvalidArgument, "scaled object %s/%s: %v", ref.GetNamespace(), ref.GetName(), err)
+		return Metadata{}, status.Errorf(codes.InvalidArgument, "scaled object %s: %v", objectName(ref), err)
 	}
 	if err := s.cache.Track(md.Workload); err != nil {
 		s.metrics.refused.Inc()
-		return Metadata{}, status.Errorf(codes.ResourceExhausted, "scaled object %s/%s: %v (--max-workloads); a workload nobody asks for is forgotten after the idle time", ref.GetNamespace(), ref.GetName(), err)
+		return Metadata{}, status.Errorf(codes.ResourceExhausted, "scaled object %s: %v (--max-workloads); a workload nobody asks for is forgotten after the idle time", objectName(ref), err)
 	}
 	return md, nil
+}
+
+// objectName returns namespace/name of the object ref names, each cut to
+// clip.Max characters: they come from the client.
+func objectName(ref *externalscaler.ScaledObjectRef) string {
+	return clip.String(ref.GetNamespace()) + "/" + clip.String(ref.GetName())
 }
 
 // IsActive reports whether the answer GetMetrics would give now is above
@@ -184,7 +213,17 @@ func (s *Server) StreamIsActive(ref *externalscaler.ScaledObjectRef, stream grpc
 	if err != nil {
 		return err
 	}
-	ticker := time.NewTicker(s.poll)
+	if n := s.streams.Add(1); s.opts.MaxStreams > 0 && n > int64(s.opts.MaxStreams) {
+		s.streams.Add(-1)
+		s.metrics.streamsRefused.Inc()
+		return status.Errorf(codes.ResourceExhausted, "scaled object %s: %d streams are open, the limit (--grpc.max-streams)", objectName(ref), s.opts.MaxStreams)
+	}
+	s.metrics.streams.Inc()
+	defer func() {
+		s.streams.Add(-1)
+		s.metrics.streams.Dec()
+	}()
+	ticker := time.NewTicker(s.opts.Poll)
 	defer ticker.Stop()
 	last, first := false, true
 	for {

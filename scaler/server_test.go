@@ -1,6 +1,7 @@
 package scaler
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -314,6 +315,38 @@ func TestMalformedSnapshots(t *testing.T) {
 			reason: "invalid",
 		},
 		{
+			// A clock in 2099: never stale, it would win every comparison.
+			name: "generatedAt in 2099",
+			bad: func(tb testing.TB, w string, _ time.Time) reply {
+				return fresh(tb, w, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC), 4)
+			},
+			reason: "invalid",
+		},
+		{
+			// An hour ahead of this machine's clock: past MaxClockSkew (1m).
+			name: "generatedAt an hour ahead",
+			bad: func(tb testing.TB, w string, _ time.Time) reply {
+				return fresh(tb, w, time.Now().Add(time.Hour), 4)
+			},
+			reason: "invalid",
+		},
+		{
+			// MaxInt64 replicas: above the int32 of a Kubernetes replica count.
+			name: "desired MaxInt64",
+			bad: func(_ testing.TB, w string, at time.Time) reply {
+				return reply{body: fmt.Sprintf(`{"workload":%q,"generatedAt":%q,"desiredReplicas":[9223372036854775807]}`, w, at.Format(time.RFC3339Nano))}
+			},
+			reason: "invalid",
+		},
+		{
+			// 2^31 = 2147483648, one above the int32's largest.
+			name: "a count ahead of 2^31",
+			bad: func(tb testing.TB, w string, at time.Time) reply {
+				return fresh(tb, w, at, 3, 1<<31)
+			},
+			reason: "invalid",
+		},
+		{
 			// The body is a good snapshot: the status is checked first.
 			name: "HTTP 500",
 			bad: func(tb testing.TB, w string, at time.Time) reply {
@@ -541,12 +574,12 @@ func TestMetadataErrors(t *testing.T) {
 		{
 			name: "defaultMin=-1",
 			md:   workloadMD("checkout", KeyDefaultMin, "-1"),
-			want: `scaled object shop/checkout: metadata defaultMin="-1" must be a whole number of replicas, 0 or more`,
+			want: `scaled object shop/checkout: metadata defaultMin="-1" must be a whole number of replicas, 0 to 2147483647`,
 		},
 		{
 			name: "staleAfter=soon",
 			md:   workloadMD("checkout", KeyStaleAfter, "soon"),
-			want: `scaled object shop/checkout: metadata staleAfter="soon" must be a positive duration such as 2m`,
+			want: `scaled object shop/checkout: metadata staleAfter="soon" must be a positive duration such as 2m or 1h30m`,
 		},
 	} {
 		for _, c := range calls {
@@ -667,4 +700,52 @@ func TestStreamIsActive(t *testing.T) {
 		h.clock.Advance(2 * time.Minute)
 		recv(true, "the plan ran out: defaultMin 2")
 	})
+}
+
+// TestMaxStreams: with MaxStreams 2, a third StreamIsActive is refused with
+// RESOURCE_EXHAUSTED and counted; once one of the two ends, a new one is
+// served.
+func TestMaxStreams(t *testing.T) {
+	f := newFakeForecaster(t)
+	f.set("checkout", fresh(t, "checkout", time.Now(), 4))
+	h := startScaler(t, []string{f.URL()}, harnessOptions{poll: time.Hour, maxStreams: 2})
+	waitLoaded(t, h.cache, "checkout")
+	open := func() (context.CancelFunc, error) {
+		ctx, cancel := context.WithCancel(callCtx(t))
+		s, err := h.client.StreamIsActive(ctx, ref(workloadMD("checkout")))
+		if err == nil {
+			_, err = s.Recv()
+		}
+		return cancel, err
+	}
+	first, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second()
+	third, err := open()
+	defer third()
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "--grpc.max-streams") {
+		t.Fatalf("third stream: %v, want RESOURCE_EXHAUSTED naming --grpc.max-streams", err)
+	}
+	reg := testutil.Gather(t, h.reg)
+	if got := reg.Value(t, "kedastral_scaler_streams_refused_total", nil); got != 1 {
+		t.Errorf("kedastral_scaler_streams_refused_total = %v, want 1", got)
+	}
+	if got := reg.Value(t, "kedastral_scaler_streams", nil); got != 2 {
+		t.Errorf("kedastral_scaler_streams = %v, want 2", got)
+	}
+	first()
+	testutil.WaitFor(t, waitTimeout, "the first stream closed", func() bool {
+		return testutil.Gather(t, h.reg).Value(t, "kedastral_scaler_streams", nil) == 1
+	})
+	fourth, err := open()
+	defer fourth()
+	if err != nil {
+		t.Errorf("a stream once one of two closed: %v", err)
+	}
 }

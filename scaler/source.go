@@ -18,6 +18,8 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+
+	"github.com/HatiCode/kedastral/internal/clip"
 )
 
 // ErrNotFound is a source's answer when it has no forecast for the
@@ -57,6 +59,17 @@ const maxStepSeconds = 7 * 24 * 3600
 
 // maxHorizonSeconds bounds how far a snapshot plans: a year.
 const maxHorizonSeconds = 366 * 24 * 3600
+
+// MaxReplicas is the largest replica count a plan may ask for: a
+// Kubernetes replica count is an int32. A plan asking for more is refused
+// as invalid, not passed to KEDA.
+const MaxReplicas = math.MaxInt32
+
+// MaxClockSkew is how far in the future a plan's generatedAt may be. A plan
+// made later than that (a forecaster's clock far ahead, or a forged
+// timestamp) would never go stale and would win every HA comparison: it is
+// refused as invalid.
+const MaxClockSkew = time.Minute
 
 // Forecasters reads /forecast/current of one or more forecasters (shards,
 // HA replicas) and keeps the freshest answer.
@@ -162,7 +175,7 @@ func (f *Forecasters) fetchOne(ctx context.Context, base, workload string) (Plan
 	case resp.StatusCode != http.StatusOK:
 		return Plan{}, &sourceError{reasonStatus, fmt.Errorf("forecaster %s answered %s", base, resp.Status)}
 	}
-	p, err := decodeSnapshot(body, workload)
+	p, err := decodeSnapshot(body, workload, time.Now())
 	if err != nil {
 		var se *sourceError
 		if errors.As(err, &se) {
@@ -173,36 +186,38 @@ func (f *Forecasters) fetchOne(ctx context.Context, base, workload string) (Plan
 	return p, nil
 }
 
-// decodeSnapshot reads the plan of workload from a /forecast/current body;
-// its errors are *sourceError.
-func decodeSnapshot(body []byte, workload string) (Plan, error) {
+// decodeSnapshot reads the plan of workload from a /forecast/current body
+// read at now; its errors are *sourceError.
+func decodeSnapshot(body []byte, workload string, now time.Time) (Plan, error) {
 	var s snapshotJSON
 	if err := json.Unmarshal(body, &s); err != nil {
 		return Plan{}, &sourceError{reasonBadBody, fmt.Errorf("snapshot is not JSON: %w", err)}
 	}
-	if err := s.check(workload); err != nil {
+	if err := s.check(workload, now); err != nil {
 		return Plan{}, &sourceError{reasonInvalid, err}
 	}
 	return densePlan(s.DesiredReplicas, s.GeneratedAt, time.Duration(s.StepSeconds*float64(time.Second))), nil
 }
 
-// check refuses a snapshot the scaler cannot act on.
-func (s snapshotJSON) check(workload string) error {
+// check refuses a snapshot the scaler cannot act on, read at now.
+func (s snapshotJSON) check(workload string, now time.Time) error {
 	switch {
 	case s.Workload != workload:
-		return fmt.Errorf("snapshot is of workload %q, not %q", s.Workload, workload)
+		return fmt.Errorf("snapshot is of workload %q, not %q", clip.String(s.Workload), clip.String(workload))
 	case len(s.DesiredReplicas) == 0:
 		return errors.New("snapshot has no desiredReplicas")
 	case s.GeneratedAt.IsZero():
 		return errors.New("snapshot has no generatedAt")
+	case s.GeneratedAt.After(now.Add(MaxClockSkew)):
+		return fmt.Errorf("snapshot generated at %s, more than %v after now (%s): a clock ahead", s.GeneratedAt.Format(time.RFC3339), MaxClockSkew, now.UTC().Format(time.RFC3339))
 	case !(s.StepSeconds >= 0 && s.StepSeconds <= maxStepSeconds):
 		return fmt.Errorf("snapshot has a step of %v seconds", s.StepSeconds)
 	case float64(len(s.DesiredReplicas))*s.StepSeconds > maxHorizonSeconds:
 		return fmt.Errorf("snapshot plans %d steps of %v seconds, past a year", len(s.DesiredReplicas), s.StepSeconds)
 	}
 	for i, r := range s.DesiredReplicas {
-		if r < 0 {
-			return fmt.Errorf("snapshot plans %d replicas at step %d", r, i)
+		if r < 0 || r > MaxReplicas {
+			return fmt.Errorf("snapshot plans %d replicas at step %d, outside 0..%d", r, i, MaxReplicas)
 		}
 	}
 	return nil
@@ -241,9 +256,10 @@ func (p *Prometheus) Fetch(ctx context.Context, workload string) (Plan, error) {
 		return Plan{}, err
 	}
 	d, g := float64(*desired), float64(*generated)
-	if math.IsNaN(d) || d < 0 || d > float64(1<<31) || math.IsNaN(g) || math.IsInf(g, 0) || g <= 0 {
+	latest := float64(time.Now().Add(MaxClockSkew).Unix())
+	if !(d >= 0 && d <= MaxReplicas) || !(g > 0 && g <= latest) {
 		p.errors.WithLabelValues("prometheus", reasonInvalid).Inc()
-		return Plan{}, &sourceError{reasonInvalid, fmt.Errorf("prometheus: desired replicas %v generated at %v", d, g)}
+		return Plan{}, &sourceError{reasonInvalid, fmt.Errorf("prometheus: desired replicas %v generated at %v: want 0..%d replicas generated before now + %v", d, g, MaxReplicas, MaxClockSkew)}
 	}
 	sec := int64(g)
 	plan := Plan{Desired: int(d), GeneratedAt: time.Unix(sec, int64((g-float64(sec))*1e9))}
@@ -275,7 +291,7 @@ func (p *Prometheus) steps(ctx context.Context, query string) []PlanStep {
 	for _, s := range vec {
 		h, err := model.ParseDuration(string(s.Metric["horizon"]))
 		r := float64(s.Value)
-		if err != nil || !(r >= 0 && r <= float64(1<<31)) {
+		if err != nil || !(r >= 0 && r <= MaxReplicas) {
 			p.errors.WithLabelValues("prometheus", reasonInvalid).Inc()
 			return nil
 		}

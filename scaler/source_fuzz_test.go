@@ -16,7 +16,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 	f.Add([]byte(`{"workload":"w","generatedAt":"2026-03-01T12:00:00Z","stepSeconds":-1,"desiredReplicas":[1]}`))
 	f.Add([]byte(`[1,2]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		p, err := decodeSnapshot(body, "w")
+		p, err := decodeSnapshot(body, "w", time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 		if err != nil {
 			var se *sourceError
 			if !errors.As(err, &se) || (se.reason != reasonBadBody && se.reason != reasonInvalid) {
@@ -24,7 +24,7 @@ func FuzzDecodeSnapshot(f *testing.F) {
 			}
 			return
 		}
-		if p.Desired < 0 || p.Horizon < 0 || p.Step < 0 || p.GeneratedAt.IsZero() {
+		if p.Desired < 0 || p.Desired > MaxReplicas || p.Horizon < 0 || p.Step < 0 || p.GeneratedAt.IsZero() {
 			t.Fatalf("plan %+v", p)
 		}
 		if p.Steps != nil && p.Horizon != time.Duration(len(p.Steps))*p.Step {

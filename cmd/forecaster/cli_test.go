@@ -46,6 +46,12 @@ func TestBadCommandLine(t *testing.T) {
 		{name: "query without workload", args: []string{url, "--query=up"}, wantCode: 2, wantMsg: "--workload is required with --query"},
 		{name: "bad duration", args: []string{url, "--query=up", "--workload=a", "--interval=soon"}, wantCode: 2, wantMsg: `not a valid duration string: "soon"`},
 		{name: "bad number", args: []string{url, "--query=up", "--workload=a", "--headroom=lots"}, wantCode: 2, wantMsg: "lots"},
+		// kingpin's IntVar would truncate these to 0 and 4.
+		{name: "fractional min-replicas", args: []string{url, "--query=up", "--workload=a", "--min-replicas=0.9"}, wantCode: 2, wantMsg: `--min-replicas="0.9" is not a whole number`},
+		{name: "fractional max-replicas", args: []string{url, "--query=up", "--workload=a", "--max-replicas=4.9"}, wantCode: 2, wantMsg: `--max-replicas="4.9" is not a whole number`},
+		{name: "max-replicas out of range", args: []string{url, "--query=up", "--workload=a", "--max-replicas=99999999999999999999"}, wantCode: 2, wantMsg: `--max-replicas="99999999999999999999" is not a whole number`},
+		{name: "fractional alias", args: []string{url, "--query=up", "--workload=a", "--min=1.5"}, wantCode: 2, wantMsg: `--min="1.5" is not a whole number`},
+		{name: "fractional receiver limit", args: []string{"--receiver.max-series=1e6"}, wantCode: 2, wantMsg: `--receiver.max-series="1e6" is not a whole number`},
 		{name: "unknown model", args: []string{url, "--query=up", "--workload=a", "--model=prophet"}, wantCode: 2, wantMsg: "enum value must be one of auto,baseline,holt_winters,seasonal_naive, got 'prophet'"},
 		{name: "min above max", args: []string{url, "--query=up", "--workload=a", "--min-replicas=10", "--max-replicas=5"}, wantCode: 1, wantMsg: "min_replicas must not be above max_replicas (10 > 5)"},
 		{name: "bad PromQL", args: []string{url, "--query=sum(", "--workload=a"}, wantCode: 1, wantMsg: "parse query"},

@@ -31,6 +31,7 @@ type flags struct {
 	prometheusURL string
 	promTimeout   model.Duration
 	staleAfter    model.Duration
+	readTimeout   model.Duration
 	workload      config.Workload
 	web           web.FlagConfig
 	log           promslog.Config
@@ -42,6 +43,8 @@ type flags struct {
 	storagePath  string
 	retention    model.Duration
 	maxBodyBytes units.Base2Bytes
+	maxInFlight  int
+	minFreeSpace units.Base2Bytes
 	limits       in.Limits
 
 	// horizons are the horizons of the per-horizon series published.
@@ -67,21 +70,27 @@ type flags struct {
 // addFlags defines every flag of the forecaster on app.
 // addReceiverFlags adds the remote-write receiver's limits.
 func addReceiverFlags(app *kingpin.Application, f *flags) {
+	app.Flag("web.read-timeout", "Maximum duration before timing out read of the request, and closing idle connections (as Prometheus's flag of that name): a stalled upload is cut off then.").
+		Default("5m").SetValue(&f.readTimeout)
+	app.Flag("storage.min-free-space", "Free space under which the receiver answers remote writes 503 (the sender retries), before the disk is full; 0 never refuses.").
+		Default("128MiB").BytesVar(&f.minFreeSpace)
 	defLimits := in.DefaultLimits()
 	app.Flag("receiver.max-body-size", "Largest remote-write request body accepted, compressed; larger ones are answered 413.").
 		Default("16MiB").BytesVar(&f.maxBodyBytes)
-	app.Flag("receiver.max-series", "Most active series (in the embedded storage's head) the receiver keeps; at the limit a new series is refused (400) and those held keep receiving samples. 0: no limit.").
-		Default(strconv.Itoa(defLimits.Series)).IntVar(&f.limits.Series)
-	app.Flag("receiver.max-series-per-request", "Most series in one remote-write request; a larger request is refused whole with 413, nothing of it stored. 0: no limit.").
-		Default(strconv.Itoa(defLimits.SeriesPerRequest)).IntVar(&f.limits.SeriesPerRequest)
-	app.Flag("receiver.max-samples-per-request", "Most samples and histograms in one remote-write request; a larger request is refused whole with 413. 0: no limit.").
-		Default(strconv.Itoa(defLimits.SamplesPerRequest)).IntVar(&f.limits.SamplesPerRequest)
-	app.Flag("receiver.max-labels-per-series", "Most labels of a series kept; a series with more is refused (400), the rest of the request stored. 0: no limit.").
-		Default(strconv.Itoa(defLimits.LabelsPerSeries)).IntVar(&f.limits.LabelsPerSeries)
-	app.Flag("receiver.max-label-name-length", "Longest label name of a series kept, in bytes; a series over it is refused (400). 0: no limit.").
-		Default(strconv.Itoa(defLimits.LabelNameLength)).IntVar(&f.limits.LabelNameLength)
-	app.Flag("receiver.max-label-value-length", "Longest label value of a series kept, in bytes; a series over it is refused (400). 0: no limit.").
-		Default(strconv.Itoa(defLimits.LabelValueLength)).IntVar(&f.limits.LabelValueLength)
+	cli.IntVar(app.Flag("receiver.max-concurrent-requests", "Most remote-write requests read, decoded and stored at once; another is answered 429 with Retry-After, which the sender retries. Each costs memory in proportion to its size. 0: no limit.").
+		Default("16"), &f.maxInFlight)
+	cli.IntVar(app.Flag("receiver.max-series", "Most active series (in the embedded storage's head) the receiver keeps; at the limit a new series is refused (400) and those held keep receiving samples. 0: no limit.").
+		Default(strconv.Itoa(defLimits.Series)), &f.limits.Series)
+	cli.IntVar(app.Flag("receiver.max-series-per-request", "Most series in one remote-write request; a larger request is refused whole with 413, nothing of it stored. 0: no limit.").
+		Default(strconv.Itoa(defLimits.SeriesPerRequest)), &f.limits.SeriesPerRequest)
+	cli.IntVar(app.Flag("receiver.max-samples-per-request", "Most samples and histograms in one remote-write request; a larger request is refused whole with 413. 0: no limit.").
+		Default(strconv.Itoa(defLimits.SamplesPerRequest)), &f.limits.SamplesPerRequest)
+	cli.IntVar(app.Flag("receiver.max-labels-per-series", "Most labels of a series kept; a series with more is refused (400), the rest of the request stored. 0: no limit.").
+		Default(strconv.Itoa(defLimits.LabelsPerSeries)), &f.limits.LabelsPerSeries)
+	cli.IntVar(app.Flag("receiver.max-label-name-length", "Longest label name of a series kept, in bytes; a series over it is refused (400). 0: no limit.").
+		Default(strconv.Itoa(defLimits.LabelNameLength)), &f.limits.LabelNameLength)
+	cli.IntVar(app.Flag("receiver.max-label-value-length", "Longest label value of a series kept, in bytes; a series over it is refused (400). 0: no limit.").
+		Default(strconv.Itoa(defLimits.LabelValueLength)), &f.limits.LabelValueLength)
 }
 
 func addFlags(app *kingpin.Application) *flags {
@@ -111,10 +120,10 @@ func addFlags(app *kingpin.Application) *flags {
 		PlaceHolder("name=value").StringMapVar(&f.remoteWriteExternal)
 	app.Flag("publish.horizons", "Horizons at which the per-horizon series (forecast values, bounds, replicas, error and bias ratios) are published on /metrics and by remote write: key (now, the lead time and the last step; each replicas count the most the plan asks for until the next one) or all (every step). The JSON snapshot has every step either way.").
 		Default(string(exporter.HorizonsKey)).EnumVar(&f.horizons, exporter.HorizonsNames()...)
-	app.Flag("shard.count", "Number of forecaster shards the workloads are split across, by a hash of their name.").
-		Default("1").IntVar(&f.shardCount)
-	app.Flag("shard.index", "Which shard this forecaster is, from 0 to --shard.count − 1: it forecasts only the workloads that hash to it.").
-		Default("0").IntVar(&f.shardIndex)
+	cli.IntVar(app.Flag("shard.count", "Number of forecaster shards the workloads are split across, by a hash of their name.").
+		Default("1"), &f.shardCount)
+	cli.IntVar(app.Flag("shard.index", "Which shard this forecaster is, from 0 to --shard.count − 1: it forecasts only the workloads that hash to it.").
+		Default("0"), &f.shardIndex)
 	app.Flag("stale-after", "Age past which a snapshot is served with X-Kedastral-Stale: true, and past which load data is too old to forecast from.").
 		Default("2m").SetValue(&f.staleAfter)
 
@@ -161,8 +170,8 @@ func (f *flags) addAliases(app *kingpin.Application) {
 	app.Flag("listen", "Alias of --web.listen-address.").Hidden().StringVar(&f.listenAlias)
 	app.Flag("prom-url", "Alias of --prometheus.url.").Hidden().StringVar(&f.prometheusURL)
 	f.workloadFlag(app, "prom-query", "Alias of --query.").Hidden().StringVar(&f.workload.Query)
-	f.workloadFlag(app, "min", "Alias of --min-replicas.").Hidden().IntVar(&c.MinReplicas)
-	f.workloadFlag(app, "max", "Alias of --max-replicas.").Hidden().IntVar(&c.MaxReplicas)
+	cli.IntVar(f.workloadFlag(app, "min", "Alias of --min-replicas.").Hidden(), &c.MinReplicas)
+	cli.IntVar(f.workloadFlag(app, "max", "Alias of --max-replicas.").Hidden(), &c.MaxReplicas)
 	f.workloadFlag(app, "down-max-pct", "Alias of --down-max-percent.").Hidden().Float64Var(&c.DownMaxPercent)
 	app.Flag("log-level", "Alias of --log.level.").Hidden().SetValue(f.log.Level)
 }
@@ -172,6 +181,9 @@ func (f *flags) check() error {
 	if f.listenAlias != "" {
 		*f.web.WebListenAddresses = []string{f.listenAlias}
 	}
+	if f.readTimeout <= 0 {
+		return errors.New("--web.read-timeout must be positive")
+	}
 	if l := f.limits; min(l.Series, l.SeriesPerRequest, l.SamplesPerRequest, l.LabelsPerSeries, l.LabelNameLength, l.LabelValueLength) < 0 {
 		return errors.New("--receiver.max-* limits must not be negative (0 means no limit)")
 	}
@@ -180,6 +192,12 @@ func (f *flags) check() error {
 	}
 	if f.retention <= 0 {
 		return errors.New("--storage.retention must be positive")
+	}
+	if f.minFreeSpace < 0 {
+		return errors.New("--storage.min-free-space must not be negative")
+	}
+	if f.maxInFlight < 0 {
+		return errors.New("--receiver.max-concurrent-requests must not be negative (0 means no limit)")
 	}
 	if f.maxBodyBytes <= 0 {
 		return errors.New("--receiver.max-body-size must be positive")

@@ -178,6 +178,9 @@ func (fc *forecaster) addWeb(g *run.Group) {
 	server := &http.Server{
 		Handler:           newMux(api, fc.store, fc.reg, fc.sched, fc.reloader, fc.flags.lifecycle, fc.push, fc.logger),
 		ReadHeaderTimeout: 10 * time.Second,
+		// As Prometheus's --web.read-timeout: the whole request, and idle
+		// connections.
+		ReadTimeout: time.Duration(fc.flags.readTimeout),
 	}
 	g.Add(func() error {
 		if err := web.ListenAndServe(server, &fc.flags.web, fc.logger); !errors.Is(err, http.ErrServerClosed) {

@@ -28,21 +28,24 @@ type pushMode struct {
 // receiver.
 func openPush(f *flags, reg prometheus.Registerer, metrics *engine.Metrics, logger *slog.Logger) (*pushMode, error) {
 	st, err := in.OpenStorage(in.StorageOptions{
-		Path:       f.storagePath,
-		Retention:  time.Duration(f.retention),
-		Logger:     logger,
-		Registerer: reg,
-		Errors:     metrics.Errors,
+		Path:         f.storagePath,
+		Retention:    time.Duration(f.retention),
+		MinFreeBytes: uint64(f.minFreeSpace),
+		Logger:       logger,
+		Registerer:   reg,
+		Errors:       metrics.Errors,
 	})
 	if err != nil {
 		return nil, err
 	}
 	rcv := in.NewReceiver(st.Appendable(), in.ReceiverOptions{
-		MaxBodyBytes: int64(f.maxBodyBytes),
-		Limits:       f.limits,
-		Series:       st,
-		Logger:       logger,
-		Registerer:   reg,
+		MaxBodyBytes:  int64(f.maxBodyBytes),
+		MaxConcurrent: f.maxInFlight,
+		Writable:      st.Writable,
+		Limits:        f.limits,
+		Series:        st,
+		Logger:        logger,
+		Registerer:    reg,
 	})
 	return &pushMode{storage: st, receiver: rcv}, nil
 }

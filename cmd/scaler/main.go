@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -43,6 +44,10 @@ import (
 // shutdownTimeout bounds the drain of gRPC and HTTP requests at exit.
 const shutdownTimeout = 10 * time.Second
 
+// notFoundWait is the longest wait between two reads of a workload no
+// source has ever had a plan for (scaler.CacheOptions.NotFoundWait).
+const notFoundWait = time.Minute
+
 // flags holds the parsed command line.
 type flags struct {
 	grpcAddr       string
@@ -59,6 +64,9 @@ type flags struct {
 	tlsClientCA    string
 	tlsConfigFile  string
 	httpConfigFile string
+	maxStreams     int
+	maxReads       int
+	readTimeout    model.Duration
 	web            *web.FlagConfig
 	log            promslog.Config
 }
@@ -77,13 +85,13 @@ func addFlags(app *kingpin.Application) *flags {
 	app.Flag("prometheus.url", "Read kedastral_forecast_desired_replicas from this Prometheus instead of the forecasters.").
 		PlaceHolder("<url>").StringVar(&f.prometheusURL)
 	app.Flag("workload", "Workload of a ScaledObject whose metadata names none.").StringVar(&f.workload)
-	app.Flag("default-min", "Replicas returned when a workload's plan is missing or stale (a ScaledObject may override it with defaultMin).").
-		Default("2").IntVar(&f.defaultMin)
+	cli.IntVar(app.Flag("default-min", "Replicas returned when a workload's plan is missing or stale (a ScaledObject may override it with defaultMin).").
+		Default("2"), &f.defaultMin)
 	app.Flag("stale-after", "Age past which a plan is not used (a ScaledObject may override it with staleAfter).").
 		Default("2m").SetValue(&f.staleAfter)
 	app.Flag("refresh-interval", "Time between two reads of each workload's plan.").Default("5s").SetValue(&f.refresh)
-	app.Flag("max-workloads", "Most workloads tracked at once (their names come from KEDA's calls); a call naming another is refused with RESOURCE_EXHAUSTED. A workload nobody asks for is forgotten after 10 minutes. 0 means no limit.").
-		Default("10000").IntVar(&f.maxWorkloads)
+	cli.IntVar(app.Flag("max-workloads", "Most workloads tracked at once (their names come from KEDA's calls); a call naming another is refused with RESOURCE_EXHAUSTED. A workload nobody asks for is forgotten after 10 minutes. 0 means no limit.").
+		Default("10000"), &f.maxWorkloads)
 	app.Flag("source.timeout", "Time limit of one read of a plan.").Default("2s").SetValue(&f.sourceTimeout)
 	app.Flag("source.http-config-file", "HTTP client configuration (YAML, the format of Prometheus's http_config: basic_auth, authorization, oauth2, tls_config, proxy_url…) for reading the plans from --forecaster.url or --prometheus.url, such as a forecaster behind --web.config.file.").
 		PlaceHolder("<file>").StringVar(&f.httpConfigFile)
@@ -93,6 +101,12 @@ func addFlags(app *kingpin.Application) *flags {
 	app.Flag("grpc.tls-key-file", "Key of the gRPC server certificate (PEM).").PlaceHolder("<file>").StringVar(&f.tlsKey)
 	app.Flag("grpc.tls-client-ca-file", "CA bundle (PEM) that client certificates must chain to: mutual TLS, as KEDA's tlsClientCert and tlsClientKey provide.").
 		PlaceHolder("<file>").StringVar(&f.tlsClientCA)
+	cli.IntVar(app.Flag("grpc.max-streams", "Most StreamIsActive streams (KEDA's external-push trigger, one per ScaledObject) open at once; another is refused with RESOURCE_EXHAUSTED. 0 means no limit.").
+		Default("1000"), &f.maxStreams)
+	cli.IntVar(app.Flag("source.max-concurrent-reads", "Most reads of plans in flight at once, over every workload. 0 means no limit.").
+		Default("32"), &f.maxReads)
+	app.Flag("web.read-timeout", "Maximum duration before timing out read of the request, and closing idle connections, on the HTTP server (as Prometheus's flag of that name).").
+		Default("5m").SetValue(&f.readTimeout)
 	f.web = kingpinflag.AddFlags(app, ":8082")
 	promslogflag.AddFlags(app, &f.log)
 	if format := os.Getenv("LOG_FORMAT"); format != "" {
@@ -111,8 +125,12 @@ func (f *flags) check() error {
 		return errors.New("--forecaster.url and --prometheus.url cannot be used together")
 	case f.defaultMin < 0:
 		return errors.New("--default-min must not be negative")
-	case f.maxWorkloads < 0:
-		return errors.New("--max-workloads must not be negative (0 means no limit)")
+	case f.maxWorkloads < 0 || f.maxStreams < 0 || f.maxReads < 0:
+		return errors.New("--max-workloads, --grpc.max-streams and --source.max-concurrent-reads must not be negative (0 means no limit)")
+	case f.defaultMin > scaler.MaxReplicas:
+		return fmt.Errorf("--default-min must be at most %d", scaler.MaxReplicas)
+	case f.readTimeout <= 0:
+		return errors.New("--web.read-timeout must be positive")
 	case f.staleAfter <= 0 || f.refresh <= 0 || f.sourceTimeout <= 0:
 		return errors.New("--stale-after, --refresh-interval and --source.timeout must be positive")
 	case (f.tlsCert == "") != (f.tlsKey == ""):
@@ -179,10 +197,11 @@ func newScalerProcess(f *flags, logger *slog.Logger) (*scalerProcess, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read plans: %w", err)
 	}
-	sc := &scalerProcess{flags: f, logger: logger, health: health.NewServer(), http: newWebServer(reg, logger)}
+	sc := &scalerProcess{flags: f, logger: logger, health: health.NewServer(), http: newWebServer(reg, time.Duration(f.readTimeout), logger)}
 	sc.cache = scaler.NewCache(source, scaler.CacheOptions{
 		Refresh: time.Duration(f.refresh), Timeout: time.Duration(f.sourceTimeout), Idle: 10 * time.Minute,
 		MaxWorkloads: f.maxWorkloads, Logger: logger.With("component", "cache"), Age: metrics.CacheAge, Forget: metrics.Forget,
+		MaxConcurrentReads: f.maxReads, NotFoundWait: notFoundWait,
 	})
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kedastral_scaler_workloads",
@@ -196,9 +215,10 @@ func newScalerProcess(f *flags, logger *slog.Logger) (*scalerProcess, error) {
 	}
 	streams, stopStreams := context.WithCancel(context.Background())
 	sc.stopStreams = stopStreams
-	sc.grpc = newGRPCServer(sc.tls, metrics, streams)
+	sc.grpc = newGRPCServer(sc.tls, f.maxStreams, metrics, streams)
 	defaults := scaler.Defaults{Workload: f.workload, DefaultMin: f.defaultMin, StaleAfter: time.Duration(f.staleAfter)}
-	externalscaler.RegisterExternalScalerServer(sc.grpc, scaler.NewServer(sc.cache, defaults, metrics, time.Second))
+	externalscaler.RegisterExternalScalerServer(sc.grpc, scaler.NewServer(sc.cache, defaults, metrics,
+		scaler.ServerOptions{Poll: time.Second, MaxStreams: f.maxStreams}))
 	healthpb.RegisterHealthServer(sc.grpc, sc.health)
 	if sc.listener, err = net.Listen("tcp", f.grpcAddr); err != nil {
 		stopStreams()
@@ -207,14 +227,16 @@ func newScalerProcess(f *flags, logger *slog.Logger) (*scalerProcess, error) {
 	return sc, nil
 }
 
-// newWebServer returns the HTTP server of /metrics, /healthz and /-/healthy.
-func newWebServer(reg *prometheus.Registry, logger *slog.Logger) *http.Server {
+// newWebServer returns the HTTP server of /metrics, /healthz and /-/healthy;
+// a request must be read within readTimeout, which also closes idle
+// connections, as Prometheus's server does.
+func newWebServer(reg *prometheus.Registry, readTimeout time.Duration, logger *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.InstrumentMetricHandler(reg,
 		promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)})))
 	mux.HandleFunc("/healthz", serveHealthy)
 	mux.HandleFunc("/-/healthy", serveHealthy)
-	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: readTimeout}
 }
 
 // serveHealthy answers the health checks while the process runs.
@@ -308,11 +330,17 @@ func newServerTLS(f *flags, logger *slog.Logger) (*scaler.ServerTLS, error) {
 }
 
 // newGRPCServer returns the gRPC server, with serverTLS when it is not nil,
-// counting every call; streams end when streams is done.
-func newGRPCServer(serverTLS *scaler.ServerTLS, metrics *scaler.Metrics, streams context.Context) *grpc.Server {
+// counting every call; streams end when streams is done. With maxStreams,
+// a connection carries at most maxStreams + 100 calls at once (HTTP/2's
+// own limit: the client waits), room for the unary calls beside the
+// StreamIsActive streams the Server bounds.
+func newGRPCServer(serverTLS *scaler.ServerTLS, maxStreams int, metrics *scaler.Metrics, streams context.Context) *grpc.Server {
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(metrics.UnaryInterceptor),
 		grpc.ChainStreamInterceptor(metrics.StreamInterceptor, endOnShutdown(streams)),
+	}
+	if maxStreams > 0 {
+		opts = append(opts, grpc.MaxConcurrentStreams(uint32(min(maxStreams, math.MaxUint32-100)+100)))
 	}
 	if serverTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(serverTLS.Config())))

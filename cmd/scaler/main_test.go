@@ -212,6 +212,10 @@ func TestBadCommandLine(t *testing.T) {
 		{name: "client CA not PEM", args: []string{fc, "--grpc.tls-cert-file=" + pki.serverCert, "--grpc.tls-key-file=" + pki.serverKey, "--grpc.tls-client-ca-file=" + notPEM}, wantCode: 1, wantMsg: "holds no PEM certificate"},
 		{name: "unknown flag", args: []string{fc, "--no-such-flag"}, wantCode: 2, wantMsg: "unknown long flag '--no-such-flag'"},
 		{name: "default-min not a number", args: []string{fc, "--default-min=two"}, wantCode: 2, wantMsg: "two"},
+		{name: "fractional default-min", args: []string{fc, "--default-min=1.5"}, wantCode: 2, wantMsg: `--default-min="1.5" is not a whole number`},
+		{name: "default-min above an int32", args: []string{fc, "--default-min=2147483648"}, wantCode: 2, wantMsg: "--default-min must be at most 2147483647"},
+		{name: "negative max-streams", args: []string{fc, "--grpc.max-streams=-1"}, wantCode: 2, wantMsg: "must not be negative"},
+		{name: "zero read timeout", args: []string{fc, "--web.read-timeout=0s"}, wantCode: 2, wantMsg: "--web.read-timeout must be positive"},
 		{name: "negative default-min", args: []string{fc, "--default-min=-1"}, wantCode: 2, wantMsg: "--default-min must not be negative"},
 		{name: "zero stale-after", args: []string{fc, "--stale-after=0s"}, wantCode: 2, wantMsg: "must be positive"},
 		{name: "bad refresh interval", args: []string{fc, "--refresh-interval=soon"}, wantCode: 2, wantMsg: `not a valid duration string: "soon"`},
@@ -372,4 +376,14 @@ func TestGracefulShutdown(t *testing.T) {
 			t.Error("the stream is still open after the scaler exited")
 		}
 	})
+}
+
+// TestWebReadTimeout: with --web.read-timeout=1s, the scaler's HTTP
+// server closes an idle connection.
+func TestWebReadTimeout(t *testing.T) {
+	t.Parallel()
+	s := startScaler(t, noForecaster(t), "--web.read-timeout=1s")
+	if !testutil.IdleClosed(t, strings.TrimPrefix(s.webURL, "http://"), "/healthz", 30*time.Second) {
+		t.Fatal("an idle connection still open after 30 s with --web.read-timeout=1s")
+	}
 }

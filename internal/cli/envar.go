@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -75,3 +76,31 @@ func ParseCommandLine(app *kingpin.Application, args []string, stderr io.Writer,
 	}
 	return logger, 0
 }
+
+// IntVar makes f a flag of a whole number written into p, as kingpin's own
+// IntVar does, except that kingpin reads it with strconv.ParseFloat and
+// truncates (--min-replicas=0.9 would be 0): IntVar refuses anything
+// strconv.Atoi refuses, fractions and out-of-range numbers among them,
+// with an error naming the flag.
+func IntVar(f *kingpin.FlagClause, p *int) {
+	f.SetValue(intValue{p: p, flag: "--" + f.Model().Name})
+}
+
+// intValue is the flag value IntVar gives.
+type intValue struct {
+	p    *int
+	flag string
+}
+
+// Set parses s as a whole number.
+func (v intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%s=%q is not a whole number in the range of an int", v.flag, s)
+	}
+	*v.p = n
+	return nil
+}
+
+// String returns the number.
+func (v intValue) String() string { return strconv.Itoa(*v.p) }

@@ -171,11 +171,18 @@ func (c Workload) Steps() int {
 	return int(c.Horizon / c.Step)
 }
 
+// MaxNameLength bounds a workload's name, in bytes: the length of a
+// Kubernetes object name (a DNS subdomain). The scaler refuses longer names
+// from its clients.
+const MaxNameLength = 253
+
 // Validate reports the first setting of c that cannot work.
 func (c Workload) Validate() error {
 	switch {
 	case c.Name == "":
 		return errors.New("workload name is empty")
+	case len(c.Name) > MaxNameLength:
+		return fmt.Errorf("workload name is %d bytes long, more than %d", len(c.Name), MaxNameLength)
 	case c.Query == "":
 		return errors.New("query is empty")
 	case c.Interval <= 0:

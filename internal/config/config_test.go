@@ -2,9 +2,12 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/HatiCode/kedastral/capacity"
+	"github.com/HatiCode/kedastral/scaler"
 )
 
 func TestLoadFileValid(t *testing.T) {
@@ -118,5 +122,32 @@ func TestLoadFileMissing(t *testing.T) {
 	_, err := LoadFile(filepath.Join(t.TempDir(), "absent.yml"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("err = %v, want a not-exist error", err)
+	}
+}
+
+// TestNameLength: a workload name of 253 bytes loads, one of 254 does not;
+// the scaler takes the same bound from its clients.
+func TestNameLength(t *testing.T) {
+	if MaxNameLength != scaler.MaxWorkloadName {
+		t.Fatalf("MaxNameLength %d, the scaler's MaxWorkloadName %d: they must agree", MaxNameLength, scaler.MaxWorkloadName)
+	}
+	for _, tc := range []struct {
+		length  int
+		wantErr string
+	}{
+		{253, ""},
+		{254, ": workload name is 254 bytes long, more than 253"},
+	} {
+		t.Run(strconv.Itoa(tc.length), func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "kedastral.yml")
+			doc := fmt.Sprintf("workloads:\n  - name: %s\n    query: sum(up)\n", strings.Repeat("w", tc.length))
+			if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadFile(file)
+			if (tc.wantErr == "" && err != nil) || (tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr))) {
+				t.Errorf("LoadFile with a name of %d bytes: %v, want %q", tc.length, err, tc.wantErr)
+			}
+		})
 	}
 }

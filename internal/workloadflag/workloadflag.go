@@ -12,6 +12,7 @@ import (
 
 	"github.com/HatiCode/kedastral/capacity"
 	"github.com/HatiCode/kedastral/forecast"
+	"github.com/HatiCode/kedastral/internal/cli"
 	"github.com/HatiCode/kedastral/internal/config"
 )
 
@@ -49,8 +50,8 @@ func Capacity(flag FlagFunc, p *capacity.Policy) {
 		Default(p.LeadTimeString()).SetValue(leadTimeValue{p})
 	flag("prewarm-window", "Plan for the peak load over [now, now+lead-time+prewarm-window]: pods keep serving until the load has fallen.").
 		Default(p.PrewarmWindow.String()).SetValue(&p.PrewarmWindow)
-	flag("min-replicas", "Fewest replicas ever planned.").Default(strconv.Itoa(p.MinReplicas)).IntVar(&p.MinReplicas)
-	flag("max-replicas", "Most replicas ever planned.").Default(strconv.Itoa(p.MaxReplicas)).IntVar(&p.MaxReplicas)
+	cli.IntVar(flag("min-replicas", "Fewest replicas ever planned.").Default(strconv.Itoa(p.MinReplicas)), &p.MinReplicas)
+	cli.IntVar(flag("max-replicas", "Most replicas ever planned.").Default(strconv.Itoa(p.MaxReplicas)), &p.MaxReplicas)
 	flag("up-max-factor", "A scale-up is capped at ceil(previous × factor).").
 		Default(ftoa(p.UpMaxFactor)).Float64Var(&p.UpMaxFactor)
 	flag("down-max-percent", "A scale-down is capped at floor(previous × (1 − percent/100)).").

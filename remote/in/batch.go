@@ -15,6 +15,8 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/prometheus/prometheus/storage"
+
+	"github.com/HatiCode/kedastral/internal/clip"
 )
 
 // batch appends one request.
@@ -283,7 +285,7 @@ func (b *batch) add(sa *seriesAppend, t int64, v float64, h *histogram.Histogram
 		if t == sa.last {
 			err = storage.ErrDuplicateSampleForTimestamp
 		}
-		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at(t)))
+		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, clip.String(sa.ls.String()), at(t)))
 		return nil
 	}
 	ref, err := b.app.Append(sa.ref, sa.ls, 0, t, v, h, fh, storage.AOptions{})
@@ -300,10 +302,10 @@ func (b *batch) add(sa *seriesAppend, t int64, v float64, h *histogram.Histogram
 		return nil
 	case errors.Is(err, storage.ErrOutOfOrderSample), errors.Is(err, storage.ErrOutOfBounds),
 		errors.Is(err, storage.ErrDuplicateSampleForTimestamp), errors.Is(err, storage.ErrTooOldSample):
-		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at(t)))
+		b.reject(rejectOutOfOrder, 1, fmt.Errorf("%w: %s at %s", err, clip.String(sa.ls.String()), at(t)))
 		return nil
 	case errors.As(err, &herr):
-		b.reject(rejectInvalidHistogram, 1, fmt.Errorf("%w: %s at %s", err, sa.ls, at(t)))
+		b.reject(rejectInvalidHistogram, 1, fmt.Errorf("%w: %s at %s", err, clip.String(sa.ls.String()), at(t)))
 		return nil
 	default:
 		return err
@@ -320,7 +322,7 @@ func (b *batch) rejectAhead(i int, ls fmt.Stringer, t int64) {
 	if i >= 0 {
 		prefix = fmt.Sprintf("series %d: ", i)
 	}
-	b.reject(rejectTooFarAhead, 1, fmt.Errorf("%ssample at %s of %s is more than %s in the future", prefix, at(t), ls, maxAhead))
+	b.reject(rejectTooFarAhead, 1, fmt.Errorf("%ssample at %s of %s is more than %s in the future", prefix, at(t), clip.String(ls.String()), maxAhead))
 }
 
 // reject records n refused samples and why.

@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/HatiCode/kedastral/internal/clip"
 )
 
 // A series that no workload selects is dropped, but first checked as the
@@ -50,7 +52,7 @@ func dropSeries[S, H any, PS sampleProto[S], PH histogramProto[H]](b *batch, i i
 			continue
 		}
 		if err := validateHistogram[H, PH](hp); err != nil {
-			b.reject(rejectInvalidHistogram, 1, fmt.Errorf("series %d: %w: %s at %s", i, err, ls, at(t)))
+			b.reject(rejectInvalidHistogram, 1, fmt.Errorf("series %d: %w: %s at %s", i, err, clip.String(ls.String()), at(t)))
 			c.histograms--
 		}
 	}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/HatiCode/kedastral/internal/clip"
 )
 
 // checkLabels refuses a label set that has no metric name, a name or value
@@ -21,10 +23,10 @@ func checkLabels(ls []labels.Label) error {
 	hasName := false
 	for i, l := range ls {
 		if !model.UTF8Validation.IsValidLabelName(l.Name) {
-			return fmt.Errorf("invalid label name %q", l.Name)
+			return fmt.Errorf("invalid label name %q", clip.String(l.Name))
 		}
 		if !utf8.ValidString(l.Value) {
-			return fmt.Errorf("label %s has a value that is not valid UTF-8", l.Name)
+			return fmt.Errorf("label %s has a value that is not valid UTF-8", clip.String(l.Name))
 		}
 		if l.Name == model.MetricNameLabel {
 			hasName = l.Value != ""
@@ -32,9 +34,9 @@ func checkLabels(ls []labels.Label) error {
 		if i > 0 {
 			switch prev := ls[i-1].Name; {
 			case prev == l.Name:
-				return fmt.Errorf("duplicate label %s", l.Name)
+				return fmt.Errorf("duplicate label %s", clip.String(l.Name))
 			case prev > l.Name:
-				return fmt.Errorf("labels not sorted by name: %s after %s", l.Name, prev)
+				return fmt.Errorf("labels not sorted by name: %s after %s", clip.String(l.Name), clip.String(prev))
 			}
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/prometheus/prometheus/storage"
+
+	"github.com/HatiCode/kedastral/internal/clip"
 )
 
 // DefaultMaxBodyBytes is the default limit on a remote-write body, compressed.
@@ -60,7 +62,20 @@ type ReceiverOptions struct {
 	// Series counts the storage's active series, for Limits.Series; nil
 	// leaves that limit off.
 	Series SeriesCounter
+	// MaxConcurrent bounds the requests read, decoded and appended at
+	// once; another is answered 429 with Retry-After at once, which
+	// Prometheus's sender retries. Zero means no bound.
+	MaxConcurrent int
+	// Writable, when set, is asked before each request's body is read: an
+	// error (a nearly full disk) is answered 503 with Retry-After, so that
+	// the sender keeps the samples and retries.
+	Writable func() error
 }
+
+// maxErrorAnswer bounds the text of an error answer, and of the log line
+// of a failed request, in bytes: a request of invalid series must not get
+// an answer (or a log) the size of the request.
+const maxErrorAnswer = 4096
 
 // Receiver is the forecaster's remote-write endpoint (POST /api/v1/write). It
 // speaks Prometheus remote-write 1.0 and 2.0, keeps only the series that some
@@ -89,6 +104,9 @@ type Receiver struct {
 
 	selectors atomic.Pointer[selectorIndex]
 	paused    atomic.Bool
+	writable  func() error
+	// slots holds a token per request in flight when MaxConcurrent is set.
+	slots chan struct{}
 
 	stored        prometheus.Counter
 	dropped       prometheus.Counter
@@ -117,12 +135,16 @@ func NewReceiver(app storage.AppendableV2, opts ReceiverOptions) *Receiver {
 	}
 	f := promauto.With(reg)
 	rc := &Receiver{
-		app:     app,
-		logger:  opts.Logger.With("component", "receiver"),
-		maxBody: opts.MaxBodyBytes,
-		limits:  opts.Limits,
-		series:  opts.Series,
-		now:     opts.Now,
+		app:      app,
+		logger:   opts.Logger.With("component", "receiver"),
+		maxBody:  opts.MaxBodyBytes,
+		limits:   opts.Limits,
+		series:   opts.Series,
+		now:      opts.Now,
+		writable: opts.Writable,
+	}
+	if opts.MaxConcurrent > 0 {
+		rc.slots = make(chan struct{}, opts.MaxConcurrent)
 	}
 	rc.registerCounters(f)
 	rc.selectors.Store(&selectorIndex{byName: map[string]*nameSelectors{}})
@@ -213,26 +235,37 @@ func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request, inner http.Han
 		http.Error(w, "method not allowed: remote write uses POST", http.StatusMethodNotAllowed)
 		return
 	}
+	// Both headers are required: a browser's form post (a "simple" request,
+	// sent cross-site without a CORS preflight) can carry neither.
 	contentType := r.Header.Get("Content-Type")
 	if contentType == "" {
-		contentType = "application/x-protobuf"
+		http.Error(w, "no Content-Type: remote write is application/x-protobuf", http.StatusUnsupportedMediaType)
+		return
 	}
 	msgType, err := remoteapi.ParseProtoMsg(contentType)
 	if err == nil && !acceptedMessages.Contains(msgType) {
 		err = fmt.Errorf("%s messages are not accepted; this receiver accepts %s", msgType, acceptedMessages)
 	}
 	if err != nil {
-		http.Error(w, "unsupported content type: "+err.Error(), http.StatusUnsupportedMediaType)
+		http.Error(w, "unsupported content type: "+clip.String(err.Error()), http.StatusUnsupportedMediaType)
 		return
 	}
-	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, string(remoteapi.SnappyBlockCompression)) {
-		http.Error(w, fmt.Sprintf("unsupported content encoding %q: only snappy is accepted", enc), http.StatusUnsupportedMediaType)
+	if enc := r.Header.Get("Content-Encoding"); !strings.EqualFold(enc, string(remoteapi.SnappyBlockCompression)) {
+		http.Error(w, fmt.Sprintf("unsupported content encoding %q: remote write is snappy", clip.String(enc)), http.StatusUnsupportedMediaType)
 		return
 	}
-	if rc.paused.Load() {
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "not accepting writes yet: history is being backfilled; retry", http.StatusServiceUnavailable)
+	if !rc.admit(w) {
 		return
+	}
+	if rc.slots != nil {
+		select {
+		case rc.slots <- struct{}{}:
+			defer func() { <-rc.slots }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, fmt.Sprintf("%d requests are being written, the limit (--receiver.max-concurrent-requests); retry", cap(rc.slots)), http.StatusTooManyRequests)
+			return
+		}
 	}
 	if r.ContentLength > rc.maxBody {
 		http.Error(w, fmt.Sprintf("body of %d bytes is over the limit of %d bytes", r.ContentLength, rc.maxBody), http.StatusRequestEntityTooLarge)
@@ -244,11 +277,29 @@ func (rc *Receiver) serve(w http.ResponseWriter, r *http.Request, inner http.Han
 			http.Error(w, fmt.Sprintf("body is over the limit of %d bytes", rc.maxBody), http.StatusRequestEntityTooLarge)
 			return
 		}
-		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+		http.Error(w, "read body: "+clip.String(err.Error()), http.StatusBadRequest)
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	inner.ServeHTTP(w, r)
+}
+
+// admit answers 503 with Retry-After, and returns false, while a backfill
+// runs or the storage says it cannot take writes.
+func (rc *Receiver) admit(w http.ResponseWriter) bool {
+	if rc.paused.Load() {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "not accepting writes yet: history is being backfilled; retry", http.StatusServiceUnavailable)
+		return false
+	}
+	if rc.writable != nil {
+		if err := rc.writable(); err != nil {
+			w.Header().Set("Retry-After", "30")
+			http.Error(w, "not accepting writes: "+clip.N(err.Error(), maxErrorAnswer)+"; retry", http.StatusServiceUnavailable)
+			return false
+		}
+	}
+	return true
 }
 
 // receiverStore is the storage side of Prometheus's remote-write handler.
@@ -256,8 +307,19 @@ type receiverStore struct {
 	rc *Receiver
 }
 
-// Store decodes one decompressed request and appends what it keeps.
+// Store decodes one decompressed request and appends what it keeps. The
+// error, which is both the answer's text and the 5xx log line, is cut to
+// maxErrorAnswer bytes.
 func (s receiverStore) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*remoteapi.WriteResponse, error) {
+	resp, err := s.store(r, msgType)
+	if err != nil && len(err.Error()) > maxErrorAnswer {
+		err = errors.New(clip.N(err.Error(), maxErrorAnswer))
+	}
+	return resp, err
+}
+
+// store is Store without the bound on the error.
+func (s receiverStore) store(r *http.Request, msgType remoteapi.WriteMessageType) (*remoteapi.WriteResponse, error) {
 	resp := remoteapi.NewWriteResponse()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

@@ -418,6 +418,7 @@ func TestReceiverBodyLimit(t *testing.T) {
 			req := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(big))
 			req.ContentLength = tc.contentLength
 			req.Header.Set("Content-Type", contentTypeV1)
+			req.Header.Set("Content-Encoding", "snappy")
 			rec := httptest.NewRecorder()
 			rc.ServeHTTP(rec, req)
 			if rec.Code != http.StatusRequestEntityTooLarge {

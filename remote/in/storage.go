@@ -49,6 +49,9 @@ type StorageOptions struct {
 	Registerer prometheus.Registerer
 	// Errors counts query failures as kedastral_errors_total{component="source",reason}.
 	Errors *prometheus.CounterVec
+	// MinFreeBytes is the free space under which Writable says the
+	// storage should take no more writes; zero checks nothing.
+	MinFreeBytes uint64
 }
 
 // Storage is the forecaster's embedded Prometheus: a TSDB on local disk,
@@ -61,6 +64,8 @@ type Storage struct {
 	timeout time.Duration
 	errors  *prometheus.CounterVec
 	logger  *slog.Logger
+	path    string
+	minFree uint64
 }
 
 // OpenStorage opens (or creates) the TSDB at opts.Path, replaying its
@@ -100,7 +105,14 @@ func OpenStorage(opts StorageOptions) (*Storage, error) {
 		EnableNegativeOffset: true,
 		Parser:               parser.NewParser(parserOptions()),
 	})
-	return &Storage{db: db, engine: engine, timeout: opts.QueryTimeout, errors: opts.Errors, logger: logger}, nil
+	if opts.Registerer != nil {
+		if err := registerFreeBytes(opts.Registerer, opts.Path); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+	}
+	return &Storage{db: db, engine: engine, timeout: opts.QueryTimeout, errors: opts.Errors, logger: logger,
+		path: opts.Path, minFree: opts.MinFreeBytes}, nil
 }
 
 // Appendable is where the receiver and a backfill append samples.
